@@ -92,7 +92,10 @@ def _notes_ls(hp: Mapping[str, Any]) -> Problem:
         raise ParamError(f"batch_size must be at most {n} for notes-ls, got {batch}")
 
     def loss(w):
-        return float(np.linalg.norm(y - X @ w) ** 2)
+        # the note's np.linalg.norm(y - X @ w) ** 2 written out (norm is sqrt(r.r)) for speed;
+        # the same operations, so the same bits: NumPy's float64 ** 2 (C pow) is not always s * s
+        r = y - X @ w
+        return float(np.sqrt(r.dot(r)) ** 2)
 
     def full_grad(w):
         return 2 * (XtX @ w) - two_Xty

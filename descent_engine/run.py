@@ -187,6 +187,9 @@ class Run:
         self.history = History(self.problem.dim, capacity)
         self._lr_cache_start = 0
         self._lr_cache = r.lrs(np.arange(0, 1024))
+        self._avg_key = self.rule.average
+        self._nan = np.full_like(self.w, np.nan)
+        self._loss_star = self.problem.loss_star
         self.loss0 = self.problem.loss(self.w)
         self._explode = EXPLODE_FACTOR * max(self.loss0 - self.problem.loss_star, 1e-12)
         self._begin_row(self.w, self.loss0)
@@ -201,20 +204,25 @@ class Run:
         return float(self._lr_cache[i])
 
     def _begin_row(self, w: np.ndarray, loss: float) -> None:
-        """Gradient, lr and pending update at ``w_k``; append row k. Detects divergence."""
+        """Gradient, lr and pending update at ``w_k``; append row k. Detects divergence.
+
+        A non-finite ``w`` shows up as a non-finite loss, and a gradient too large to square
+        as a non-finite ``g.g``: both count as divergence, as does a loss gap past the explode
+        threshold.
+        """
         k = self.k
         g = self.problem.grad(w, self.rng)
         lr = self._lr_at(k)
-        finite = math.isfinite(loss) and bool(np.all(np.isfinite(g))) and bool(np.all(np.isfinite(w)))
-        if finite:
+        if math.isfinite(loss) and math.isfinite(float(g @ g)):
             delta, state = self.rule.update(g, self.state, lr, self.hp, w)
-            avg = state.get(self.rule.average) if self.rule.average else None
-            avg = np.full_like(w, np.nan) if avg is None else avg
+            avg = state.get(self._avg_key, self._nan) if self._avg_key else self._nan
+            self._pending = (delta, state)
+            self.history.append(k, lr, loss, w, g, avg)
+            if loss - self._loss_star > self._explode:
+                self.diverged_at = k
         else:
-            delta, state, avg = None, self.state, np.full_like(w, np.nan)
-        self._pending = (delta, state)
-        self.history.append(k, lr, loss, w, g, avg)
-        if not finite or loss - self.problem.loss_star > self._explode or float(np.max(np.abs(w))) > 1e100:
+            self._pending = (None, self.state)
+            self.history.append(k, lr, loss, w, g, self._nan)
             self.diverged_at = k
 
     # -- public -----------------------------------------------------------------------------------
