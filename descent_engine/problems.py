@@ -39,6 +39,14 @@ class Problem:
     stochastic: bool = False
     batch_grad: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: a learning rate that shows the problem well: for the gradient-scaled rules (gd and the
+    #: momentum forms) and for the adaptive rules (whose step is about lr per coordinate)
+    lr_hint: float = 1e-2
+    adaptive_lr_hint: float = 1e-2
+
+    def suggested_lr(self, rule_is_linear: bool) -> float:
+        """The lr a UI switches to when this problem or the rule family changes."""
+        return self.lr_hint if rule_is_linear else self.adaptive_lr_hint
 
     @property
     def dim(self) -> int:
@@ -116,6 +124,7 @@ def _notes_ls(hp: Mapping[str, Any]) -> Problem:
         "notes-ls", f"notes least squares (N={n})", np.zeros(2), w_star, loss_star,
         ((-0.5, 0.5), (-0.5, 0.5)), loss, full_grad, hessian_at, loss_grid, quadratic=True,
         stochastic=batch > 0, batch_grad=batch_grad if batch > 0 else None, params=dict(hp),
+        lr_hint=1e-4, adaptive_lr_hint=5e-3,
     )
 
 
@@ -142,6 +151,7 @@ def _quadratic(hp: Mapping[str, Any]) -> Problem:
     return Problem(
         "quadratic", f"quadratic κ={kappa:g} at {hp['angle']:g}°", np.array([-3.0, 2.5]), w_star, 0.0,
         ((-4.0, 4.0), (-4.0, 4.0)), loss, full_grad, hessian_at, loss_grid, quadratic=True, params=dict(hp),
+        lr_hint=min(0.05, 1.0 / kappa), adaptive_lr_hint=0.05,
     )
 
 
@@ -167,6 +177,7 @@ def _rosenbrock(hp: Mapping[str, Any]) -> Problem:
     return Problem(
         "rosenbrock", f"Rosenbrock a={a:g} b={b:g}", np.array([-1.5, 2.0]), np.array([a, a * a]), 0.0,
         ((-2.0, 2.0), (-1.0, 3.0)), loss, full_grad, hessian_at, loss_grid, params=dict(hp),
+        lr_hint=0.05 / b, adaptive_lr_hint=1e-2,
     )
 
 
@@ -191,6 +202,7 @@ def _saddle(hp: Mapping[str, Any]) -> Problem:
     return Problem(
         "saddle", f"double well with a saddle (s={s:g})", np.array([0.01, 1.0]), np.array([1.0, 0.0]), 0.0,
         ((-1.6, 1.6), (-1.2, 1.2)), loss, full_grad, hessian_at, loss_grid, params=dict(hp),
+        lr_hint=min(0.05, 0.5 / s), adaptive_lr_hint=2e-2,
     )
 
 

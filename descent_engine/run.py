@@ -264,3 +264,15 @@ class Run:
     def measured_rate(self, window: int = 50) -> float | None:
         a = self.history.arrays()
         return theory.measured_rate(a["loss"], self.problem.loss_star, window, steps=a["step"])
+
+
+def suggested_lr(problem: Problem, rule: Rule, hp: Mapping[str, Any]) -> float:
+    """A learning rate that shows ``problem`` well under ``rule``: the problem's hint, kept below
+    95% of the rule's stability bound (from the Hessian at w*) for the linear rules."""
+    lr = problem.suggested_lr(rule.linear)
+    if rule.linear:
+        lam_max = theory.spectrum(problem.hessian()).lam_max
+        bound = theory.stable_lr(rule.name, hp, lam_max)
+        if bound is not None:
+            lr = min(lr, 0.95 * bound)
+    return lr
