@@ -131,10 +131,11 @@ class Param:
             value = float(value)
             if not math.isfinite(value):
                 raise ParamError(f"{self.name}: must be finite, got {value!r}")
+        shown = _fmt(value) if self.kind in ("floats", "ints") else format_value(self, value)
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise ParamError(f"{self.name} must be in {self.range_text()}, got {format_value(self, value)}")
+            raise ParamError(f"{self.name} must be in {self.range_text()}, got {shown}")
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            raise ParamError(f"{self.name} must be in {self.range_text()}, got {format_value(self, value)}")
+            raise ParamError(f"{self.name} must be in {self.range_text()}, got {shown}")
         return value
 
     # -- stepping (for UIs) ---------------------------------------------------------------------
@@ -153,7 +154,9 @@ class Param:
         elif self.low is not None and self.high is not None and self.low >= 0 and self.high <= 1:
             gap = 1.0 - value
             new = 1.0 - gap / 2.0 if direction > 0 else 1.0 - min(1.0, gap * 2.0)
-            new = round(new, 12)
+            tidy = round(new, 12)  # 0.95 rather than 0.9500000000000001, if it still moves the right way
+            if (tidy - value) * direction > 0 and tidy < 1.0:
+                new = tidy
         else:
             new = value + direction * (1 if self.kind == "int" else 0.1)
         return self.clamp(new)

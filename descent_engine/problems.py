@@ -176,7 +176,8 @@ def _rosenbrock(hp: Mapping[str, Any]) -> Problem:
 
     return Problem(
         "rosenbrock", f"Rosenbrock a={a:g} b={b:g}", np.array([-1.5, 2.0]), np.array([a, a * a]), 0.0,
-        ((-2.0, 2.0), (-1.0, 3.0)), loss, full_grad, hessian_at, loss_grid, params=dict(hp),
+        ((-2.0 * max(1.0, a), 2.0 * max(1.0, a)), (-1.0, 3.0 * max(1.0, a * a))),
+        loss, full_grad, hessian_at, loss_grid, params=dict(hp),
         lr_hint=0.05 / b, adaptive_lr_hint=1e-2,
     )
 

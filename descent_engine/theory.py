@@ -184,10 +184,12 @@ class TheoryReport:
     optimum: Optimum | None
     predicted_rate: float | None
     local: bool
+    lr: float = float("nan")
 
     @property
     def unstable(self) -> bool:
-        return self.predicted_rate is not None and self.predicted_rate >= 1.0
+        """True when ``lr`` is at or past the rule's stability bound."""
+        return self.stable_lr is not None and self.lr >= self.stable_lr
 
 
 def report(hessian: np.ndarray, rule: str, hp: Mapping[str, Any], lr: float, local: bool = False) -> TheoryReport:
@@ -198,4 +200,5 @@ def report(hessian: np.ndarray, rule: str, hp: Mapping[str, Any], lr: float, loc
         optimum(rule, sp.lam_min, sp.lam_max),
         predicted_rate(rule, hp, lr, sp.eigenvalues) if sp.lam_min > 0 else None,
         local,
+        lr,
     )
