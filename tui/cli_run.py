@@ -1,0 +1,176 @@
+"""``descent-tui run``: the headless run. Same computation as the app, written as CSV/JSON/NPZ.
+
+* Row k = 0..steps: ``step``, ``lr`` (the rate of the update out of w_k), ``loss`` at w_k, ``w``,
+  the gradient at w_k. Numbers are ``repr(float)``: they read back to the same bits.
+* CSV (``--out x.csv`` or ``--out -``) is streamed row by row from a run whose history is
+  bounded, so memory stays flat for any number of steps. JSON and NPZ keep every row
+  (``Run(settings, capacity=None)``: about 72 bytes a row, 72 MB for 1,000,000 steps) and are
+  written at the end.
+* Files are written to a temporary file and renamed, after checking the target is writable
+  before computing: an error or Ctrl-C leaves no partial file.
+* A run that diverges stops there: the rows up to and including the divergent one are written,
+  ``diverged at step k`` goes to stderr and the exit status is still 0 (the output is valid data;
+  the summary's ``diverged_at`` says it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from descent_engine.params import Param, format_value
+from descent_engine.run import Run, Settings
+
+from .cli_common import CliError, Progress, atomic_output, check_writable
+from .cli_output import FORMATS, csv_header, csv_line, write_json, write_npz
+from .cli_settings import active_preset, add_settings_arguments, settings_from_args
+
+STEPS = Param("steps", 100, "update steps (rows 0..steps are written)", kind="int", low=1, high=10**9)
+_CHUNK = 10_000
+
+DESCRIPTION = """\
+Run an optimizer without a screen and print a summary, or write every row with --out.
+Output by the extension of --out: .csv, .json, .npz; '-' writes CSV to stdout.
+CSV columns: step,lr,loss,w0,w1,g0,g1 (row k = 0..steps; lr is the rate of the update out of w_k).
+A diverging run writes the rows up to the divergence, says 'diverged at step k' on stderr, exits 0.
+Examples:
+  descent-tui run --preset notes-gdm --out -
+  descent-tui run --rule adam --lr 0.01 --steps 500 --out adam.json
+  descent-tui run --problem rosenbrock --rule nesterov --schedule cosine --period 2000 --steps 2000 --out r.npz
+  descent-tui run --list
+"""
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("run", help="run headless; write CSV/JSON/NPZ", description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    p.add_argument("--steps", metavar="N", help=f"{STEPS.help}; default: the preset's, else {STEPS.default}")
+    p.add_argument("--out", metavar="PATH", help="write the rows to PATH (.csv, .json, .npz; '-' = CSV to stdout)")
+    p.add_argument("--list", action="store_true",
+                   help="list presets, problems, rules and schedules with every flag, default and range")
+    add_settings_arguments(p)
+    p.set_defaults(handler=run_command)
+    return p
+
+
+def output_format(out: str | None) -> str | None:
+    """None (summary only), "-" (CSV to stdout) or one of FORMATS; CliError for anything else."""
+    if out is None or out == "-":
+        return out
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        raise CliError(f"cannot tell the format of --out {out!r}: use a name ending in "
+                       f"{', '.join(FORMATS)}, or - for CSV on stdout")
+    return suffix
+
+
+def steps_from_args(args: argparse.Namespace) -> int:
+    if args.steps is not None:
+        try:
+            return STEPS.parse(args.steps)
+        except Exception as exc:  # ParamError: make the message name the flag
+            msg = str(exc)
+            raise CliError("--" + msg if msg.startswith("steps") else msg) from None
+    preset = active_preset(args)
+    return preset.steps if preset is not None else STEPS.default
+
+
+def settings_record(run: Run, steps: int, preset: str | None) -> dict[str, Any]:
+    s = run.settings
+    return {
+        "preset": preset, "problem": run.problem.name, "problem_params": run.resolved.problem.params,
+        "rule": run.rule.name, "rule_params": run.hp, "schedule": run.schedule.name,
+        "schedule_params": run.schedule_hp, "steps_per_epoch": s.steps_per_epoch, "seed": s.seed, "steps": steps,
+    }
+
+
+def summary_record(run: Run) -> dict[str, Any]:
+    return {"final_loss": run.loss, "optimal_loss": run.problem.loss_star, "steps": run.k,
+            "diverged_at": run.diverged_at}
+
+
+def _advance(run: Run, steps: int, progress: Progress) -> None:
+    while run.k < steps and not run.done:
+        run.step(min(_CHUNK, steps - run.k))
+        progress.update(run.k)
+
+
+def _stream_csv(run: Run, steps: int, handle: TextIO, progress: Progress) -> None:
+    """Write each row as it is computed (the run's own history may be bounded)."""
+    handle.write(csv_header(run.problem.dim) + "\n")
+    lines: list[str] = []
+
+    def emit() -> None:
+        k, lr, loss, w, g, _avg = run.history.last
+        lines.append(csv_line(k, lr, loss, w, g))
+
+    emit()
+    while run.k < steps and not run.done:
+        run.step(1)
+        emit()
+        if len(lines) >= 1024:
+            handle.write("\n".join(lines) + "\n")
+            lines.clear()
+            progress.update(run.k)
+    if lines:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _summary_text(run: Run) -> str:
+    hp = " ".join(f"{p.name}={format_value(p, run.hp[p.name])}" for p in run.rule.params)
+    rows = [
+        ("run", f"{run.problem.name}  {run.rule.name} ({hp})  {run.schedule.name}"),
+        ("steps", str(run.k)),
+        ("final loss", repr(float(run.loss))),
+        ("optimal loss", repr(float(run.problem.loss_star))),
+        ("final w", " ".join(repr(x) for x in run.w.tolist())),
+        ("diverged at", "-" if run.diverged_at is None else str(run.diverged_at)),
+    ]
+    return "\n".join(f"{k:<13} {v}" for k, v in rows) + "\n"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.list:
+        from .docs import list_text
+
+        sys.stdout.write(list_text() + "\n")
+        return 0
+    settings: Settings = settings_from_args(args)
+    steps = steps_from_args(args)
+    fmt = output_format(args.out)
+    if fmt not in (None, "-"):
+        check_writable(args.out)
+    preset = active_preset(args)
+    preset_name = preset.name if preset is not None else None
+    progress = Progress(steps, label="descent-tui run")
+    try:
+        if fmt in (None, "-", ".csv"):
+            run = Run(settings, capacity=64)
+            if fmt is None:
+                _advance(run, steps, progress)
+            elif fmt == "-":
+                _stream_csv(run, steps, sys.stdout, progress)
+                sys.stdout.flush()
+            else:
+                with atomic_output(args.out, "w") as handle:
+                    _stream_csv(run, steps, handle, progress)
+        else:
+            run = Run(settings, capacity=None)
+            _advance(run, steps, progress)
+            arrays = run.history.arrays()
+            record, summary = settings_record(run, steps, preset_name), summary_record(run)
+            if fmt == ".json":
+                with atomic_output(args.out, "w") as handle:
+                    write_json(handle, record, arrays, summary)
+            else:
+                with atomic_output(args.out, "wb") as handle:
+                    write_npz(handle, record, arrays, summary)
+    finally:
+        progress.close()
+    if fmt is None:
+        sys.stdout.write(_summary_text(run))
+    if run.diverged_at is not None:
+        print(f"diverged at step {run.diverged_at}", file=sys.stderr)
+    return 0
