@@ -1,0 +1,247 @@
+"""Benchmark of the lab's drawing: prints figures and ratios, asserts nothing.
+
+Run: ``python benchmarks/tui.py`` (about 40 s). Measures, in one run:
+
+1. the median time of a full redraw of the main screen at 160x48 with every chart live (one
+   engine step, then every chart rebuilt), against a naive baseline: six textual-plotext
+   widgets replotting all of their data every frame (``Text.from_ansi``, no decimation);
+   plus the frames per second the running app actually reaches headless at max speed;
+2. key press to updated screen, in a pty while the app runs at max speed (``l`` pressed, time
+   until the new lr is written to the terminal);
+3. bytes per second written to a 120x40 pty while running at the default speed;
+4. time from spawning ``descent-tui`` to its first frame.
+
+Targets (issue 3): >= 30 fps at 160x48, key to screen < 50 ms, < 150 KB/s, first frame < 1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from textual.app import App  # noqa: E402
+from textual.containers import Grid  # noqa: E402
+from textual_plotext import PlotextPlot  # noqa: E402
+
+from descent_engine.run import Settings  # noqa: E402
+from tui.app import DescentApp  # noqa: E402
+from tui.charts import Chart, Landscape  # noqa: E402
+from tui.lab import LabScreen  # noqa: E402
+
+HISTORY_STEPS = 2000
+FRAMES = 30
+NOTES_GDM = Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4, "init": "first"})
+
+
+# -- 1. redraw: ours vs naive ------------------------------------------------------------------
+async def ours_redraw() -> float:
+    app = DescentApp(NOTES_GDM, autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.lab.step(HISTORY_STEPS)
+        app.lab.step(1)
+        app.redraw()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LabScreen)
+        widgets = list(screen.query(Chart)) + list(screen.query(Landscape))
+        times = []
+        for _ in range(FRAMES):
+            t = time.perf_counter()
+            app.lab.step(1)
+            screen.redraw(app.lab, app.key_hints())
+            for w in widgets:
+                w.render()
+            times.append(time.perf_counter() - t)
+            await pilot.pause()
+        return statistics.median(times)
+
+
+class NaiveApp(App):
+    CSS = "Grid { grid-size: 2 3; } PlotextPlot { border: round $primary; }"
+
+    def compose(self):
+        with Grid():
+            for _ in range(6):
+                yield PlotextPlot()
+
+
+async def naive_redraw() -> float:
+    from tui.driver import Trace
+
+    trace = Trace(NOTES_GDM)
+    trace.run.history.capacity = None  # naive: keep and plot every point
+    trace.step(HISTORY_STEPS)
+    app = NaiveApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        plots = list(app.query(PlotextPlot))
+        times = []
+        for _ in range(FRAMES):
+            t = time.perf_counter()
+            trace.step(1)
+            d = trace.data()
+            step = d.step.tolist()
+            series = [
+                [np.log10(np.maximum(d.loss - d.loss_star, 1e-300))],
+                [d.w[:, 1]],  # landscape: the trajectory as a scatter (no contours at all)
+                [np.log10(np.abs(d.grad[:, 0]) + 1e-300), np.log10(np.abs(d.grad[:, 1]) + 1e-300)],
+                [d.w[:, 0], d.w[:, 1]],
+                [d.grad[:, 0], d.ewa, d.ewa_corrected, d.avg[:, 0]],
+                [d.lr],
+            ]
+            for i, (plot, ys) in enumerate(zip(plots, series)):
+                plt = plot.plt
+                plt.clear_data()
+                for y in ys:
+                    if i == 1:
+                        plt.scatter(d.w[:, 0].tolist(), y.tolist())
+                    else:
+                        plt.plot(step[: len(y)], y.tolist())
+                plot.render()
+            times.append(time.perf_counter() - t)
+            await pilot.pause()
+        return statistics.median(times)
+
+
+async def live_fps(seconds: float = 3.0) -> tuple[float, float]:
+    """Frames per second of the real app, headless at 160x48, max speed, frame cap lifted."""
+    app = DescentApp(NOTES_GDM, autorun=True, frame_rate=200)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.lab.set_speed(len(__import__("tui.driver", fromlist=["SPEEDS"]).SPEEDS) - 1)
+        await pilot.pause(0.5)
+        loss = app.screen.query_one("#loss", Chart)
+        b0, k0, t0 = loss.builds, app.lab.k, time.perf_counter()
+        await pilot.pause(seconds)
+        b1, k1, t1 = loss.builds, app.lab.k, time.perf_counter()
+        return (b1 - b0) / (t1 - t0), (k1 - k0) / (t1 - t0)
+
+
+# -- pty helpers -------------------------------------------------------------------------------
+APP_CMD = [sys.executable, "-c", "from tui.app import run_app; run_app()"]
+
+
+def spawn(cols: int, rows: int, env_extra: dict[str, str] | None = None) -> tuple[int, int]:
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.chdir(ROOT)
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", **(env_extra or {}))
+        os.execvpe(APP_CMD[0], APP_CMD, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return pid, fd
+
+
+def read_for(fd: int, seconds: float, until: bytes | None = None) -> tuple[bytes, float | None]:
+    """Read for ``seconds``; if ``until`` is given, also return when it first appeared."""
+    buf = bytearray()
+    start = time.perf_counter()
+    seen_at = None
+    while True:
+        left = seconds - (time.perf_counter() - start)
+        if left <= 0:
+            break
+        r, _, _ = select.select([fd], [], [], min(left, 0.05))
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            buf += chunk
+            if until is not None and seen_at is None and until in buf[-(len(chunk) + len(until)):]:
+                seen_at = time.perf_counter() - start
+                return bytes(buf), seen_at
+    return bytes(buf), seen_at
+
+
+def stop(pid: int, fd: int) -> None:
+    try:
+        os.write(fd, b"q")
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(fd)
+
+
+def first_frame() -> float | None:
+    """Seconds from fork to the first frame (the landscape's title written to the pty)."""
+    t = time.perf_counter()
+    pid, fd = spawn(120, 40)
+    spawned = time.perf_counter() - t
+    _, seen = read_for(fd, 10.0, until=b"Landscape")
+    stop(pid, fd)
+    return None if seen is None else spawned + seen
+
+
+def bytes_per_second(seconds: float = 5.0) -> tuple[float, float]:
+    pid, fd = spawn(120, 40)
+    read_for(fd, 3.0, until=b"Landscape")
+    read_for(fd, 0.5)
+    data, _ = read_for(fd, seconds)
+    stop(pid, fd)
+    esc = data.count(b"\x1b[")
+    return len(data) / seconds, esc / seconds
+
+
+def key_latency(presses: int = 10) -> list[float]:
+    pid, fd = spawn(120, 40)
+    read_for(fd, 3.0, until=b"Landscape")
+    for _ in range(8):  # to max speed: the engine is as busy as it gets
+        os.write(fd, b".")
+    read_for(fd, 1.0)
+    out = []
+    lr = 1e-4
+    for i in range(presses):
+        key, lr = (b"l", lr * 2) if i % 2 == 0 else (b"L", lr / 2)
+        target = f"lr {lr:.2e}".encode()
+        read_for(fd, 0.2)  # drain
+        os.write(fd, key)
+        _, seen = read_for(fd, 2.0, until=target)
+        out.append(seen if seen is not None else float("nan"))
+    stop(pid, fd)
+    return out
+
+
+def main() -> None:
+    print("descent-tui benchmark (targets: >= 30 fps at 160x48, key < 50 ms, < 150 KB/s, first frame < 1 s)")
+    ours = asyncio.run(ours_redraw())
+    naive = asyncio.run(naive_redraw())
+    print(f"full redraw 160x48, {HISTORY_STEPS} steps of history, all six charts rebuilt:")
+    print(f"  ours  {ours * 1e3:7.1f} ms  = {1 / ours:6.1f} fps")
+    print(f"  naive {naive * 1e3:7.1f} ms  = {1 / naive:6.1f} fps   (ours is {naive / ours:.1f}x faster)")
+    fps, sps = asyncio.run(live_fps())
+    print(f"  live app headless at max speed: {fps:.1f} frames/s with every chart rebuilt, {sps:,.0f} steps/s")
+    ff = first_frame()
+    print(f"first frame in a pty: {ff * 1e3:.0f} ms" if ff is not None else "first frame: not seen in 10 s")
+    lat = key_latency()
+    good = [x for x in lat if x == x]
+    if good:
+        print(f"key to screen (pty, running at max speed): median {statistics.median(good) * 1e3:.1f} ms, "
+              f"max {max(good) * 1e3:.1f} ms over {len(good)} presses")
+    else:
+        print("key to screen: updated lr never seen")
+    bps, esc = bytes_per_second()
+    print(f"bytes to a 120x40 pty while running (default speed): {bps / 1024:.1f} KB/s, {esc:,.0f} escape codes/s "
+          f"({bps / 1024 / 150:.2f}x the 150 KB/s budget)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Pilot tests: every key does what its hint says. All advanced by key presses, autorun=False."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from descent_engine.rules import RULES, get_rule
+from descent_engine.run import Settings
+from descent_engine.schedules import SCHEDULES
+from descent_engine.problems import PROBLEMS
+from tui.app import DescentApp
+from tui.driver import SPEEDS
+from tui.lab import LabScreen
+
+NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def hp(app, name):
+    s = app.lab.settings
+    return get_rule(s.rule).hparams(s.rule_params)[name]
+
+
+def test_defaults_are_the_notes_momentum():
+    app = DescentApp(autorun=False)
+    s = app.lab.settings
+    assert (s.problem, s.rule, s.schedule) == ("notes-ls", "momentum", "constant")
+    assert hp(app, "lr") == 1e-4 and hp(app, "beta") == pytest.approx(0.4) and hp(app, "init") == "first"
+    assert DescentApp().lab.running  # the bare command opens running
+
+
+def test_step_reset_and_run_toggle():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("n", "n", "n")
+            assert app.lab.k == 3 and "step 3" in app.status
+            await pilot.press("r")
+            assert app.lab.k == 0
+            assert not app.lab.running and "paused" in app.status
+            await pilot.press("space")
+            assert app.lab.running and "running" in app.status
+            assert app.lab.k == 0  # autorun=False: nothing steps on its own
+            await pilot.press("space")
+            assert not app.lab.running
+    run(go())
+
+
+def test_rule_cycles_both_ways():
+    async def go():
+        app = DescentApp(autorun=False)
+        names = list(RULES)
+        async with app.run_test(size=(160, 48)) as pilot:
+            start = names.index("momentum")
+            await pilot.press("u")
+            assert app.lab.settings.rule == names[start + 1]
+            await pilot.press("U", "U")
+            assert app.lab.settings.rule == names[start - 1]
+    run(go())
+
+
+def test_beta_nudges_and_gd_has_none():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            p = get_rule("momentum").params.get("beta")
+            await pilot.press("b")
+            assert hp(app, "beta") == pytest.approx(p.nudge(0.4, +1))
+            await pilot.press("B", "B")
+            assert hp(app, "beta") == pytest.approx(p.nudge(p.nudge(p.nudge(0.4, +1), -1), -1))
+        app = DescentApp(NOTES_GD, autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("b")
+            await pilot.pause()
+            assert app.lab.settings.rule == "gd"
+            assert any("gd has no beta" in str(n.message) for n in app._notifications)
+    run(go())
+
+
+def test_lr_doubles_and_halves():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("l")
+            assert hp(app, "lr") == pytest.approx(2e-4)
+            await pilot.press("L", "L")
+            assert hp(app, "lr") == pytest.approx(5e-5)
+            assert "lr 5.00e-05" in app.status
+    run(go())
+
+
+def test_schedule_and_problem_cycle():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            sched = list(SCHEDULES)
+            await pilot.press("d")
+            assert app.lab.settings.schedule == sched[1]
+            await pilot.press("D", "D")
+            assert app.lab.settings.schedule == sched[-1]
+            probs = list(PROBLEMS)
+            await pilot.press("p")
+            assert app.lab.settings.problem == probs[1]
+            assert app.lab.k == 0
+            await pilot.press("P", "P")
+            assert app.lab.settings.problem == probs[-1]
+            await pilot.press("n")
+            assert app.lab.k == 1 and app.lab.traces[0].run.problem.name == probs[-1]
+    run(go())
+
+
+def test_ghost_is_kept_after_a_change_and_not_after_a_reset():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press(*["n"] * 5)
+            assert app.lab.ghosts == []
+            await pilot.press("l")
+            assert len(app.lab.ghosts) == 1 and app.lab.ghosts[0].step[-1] == 5
+            assert app.lab.k == 0
+            # the new run starts from the same point
+            assert (app.lab.traces[0].run.w == app.lab.ghosts[0].w[0]).all()
+            await pilot.press("n", "n", "r")
+            assert app.lab.ghosts[0].step[-1] == 5  # reset keeps the ghost as it was
+            loss = app.screen.query_one("#loss")
+            await pilot.press("n")
+            assert any(line.dim for line in loss.lines)
+    run(go())
+
+
+def test_speed_keys():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            i = app.lab.speed_index
+            await pilot.press("full_stop")
+            assert app.lab.speed == SPEEDS[i + 1] and f"{SPEEDS[i + 1]}/s" in app.status
+            await pilot.press("comma", "comma")
+            assert app.lab.speed == SPEEDS[i - 1]
+            await pilot.press(*["full_stop"] * 20)
+            assert app.lab.speed is None and "max" in app.status
+    run(go())
+
+
+def test_compare_add_remove():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("a")  # no effect outside compare mode
+            assert not app.lab.compare and len(app.lab.traces) == 1
+            await pilot.press("c")
+            assert app.lab.compare
+            assert [t.settings.rule for t in app.lab.traces] == ["gd", "momentum"]
+            assert all(t.run.hp["lr"] == 1e-4 for t in app.lab.traces)
+            await pilot.press("n", "n")
+            assert all(t.k == 2 for t in app.lab.traces)  # lockstep
+            await pilot.press("a", "a", "a")
+            assert len(app.lab.traces) == 4
+            await pilot.press("x")
+            assert len(app.lab.traces) == 3
+            loss = app.screen.query_one("#loss")
+            await pilot.press("n")
+            assert [ln.label for ln in loss.lines] == [t.label for t in app.lab.traces]
+            await pilot.press("c")
+            assert not app.lab.compare and app.lab.settings.rule == "momentum"
+    run(go())
+
+
+def test_diverged_run_stops_and_keys_still_work():
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("l", *["n"] * 20)
+            assert app.lab.done and app.lab.k == 12
+            assert "diverged at step 12" in app.status
+            await pilot.press("L")
+            assert not app.lab.done and hp(app, "lr") == pytest.approx(1e-4)
+            await pilot.press("n")
+            assert app.lab.k == 1
+    run(go())
+
+
+def test_too_small_and_resize_round_trip():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(50, 15)) as pilot:
+            await pilot.pause()
+            text = str(app.screen.query_one("#too-small").render())
+            assert "terminal too small (need 60x20" in text
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            assert app.screen.layout_name == "full"
+            await pilot.press("n")
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            screen = app.screen
+            assert screen.layout_name == "small"
+            assert screen.query_one("#loss").display and screen.query_one("#landscape").display
+            assert not screen.query_one("#ewa").display
+            await pilot.resize_terminal(160, 48)
+            await pilot.press("n")
+            assert screen.query_one("#ewa").display and app.lab.k == 2
+    run(go())
+
+
+def test_command_palette_sets_a_value_and_rejects_a_bad_one():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.press(*"lr 3e-4")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, LabScreen)
+            assert hp(app, "lr") == pytest.approx(3e-4)
+            await pilot.press("ctrl+p")
+            await pilot.press(*"set beta = 1.5")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert hp(app, "beta") == pytest.approx(0.4)
+            assert any("beta must be in" in str(n.message) for n in app._notifications)
+    run(go())
+
+
+def test_palette_switches_rule_and_rejects_bad_text():
+    app = DescentApp(autorun=False)
+
+    async def go():
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert app.set_choice("rule", "adam")
+            assert app.lab.settings.rule == "adam"
+            assert not app.set_param("rule", "lr", "fast")
+            await pilot.pause()
+            assert any("cannot read 'fast'" in str(n.message) for n in app._notifications)
+    run(go())
+
+
+def test_bindings_have_hints():
+    keys = {b.key for b in DescentApp.BINDINGS}
+    for key in ("space", "n", "r", "u", "U", "b", "B", "l", "L", "d", "D", "p", "P", "comma", "full_stop",
+                "c", "e", "question_mark", "q", "t", "a", "x"):
+        assert key in keys
+    assert all(b.description for b in DescentApp.BINDINGS)

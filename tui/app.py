@@ -1,0 +1,427 @@
+"""The descent-tui lab: a Textual app over :mod:`descent_engine`.
+
+Data flows one way: key -> action -> new immutable Settings -> :class:`~tui.driver.Lab` (new
+runs, the old ones kept as the ghost) -> charts. One UI timer is in charge of stepping and
+drawing while running (bounded rate, no redraw when nothing changed); it is stopped when paused,
+so a paused app uses no CPU. ``DescentApp(settings, autorun=False)`` never steps on its own:
+tests advance it with the ``n`` key only, which makes every snapshot deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Sequence
+
+from textual.app import App, ScreenStackError
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.timer import Timer
+
+from descent_engine.params import ParamError
+from descent_engine.problems import PROBLEMS, get_problem_spec
+from descent_engine.rules import RULES, get_rule
+from descent_engine.run import Settings, suggested_lr
+from descent_engine.schedules import SCHEDULES, get_schedule
+
+from .commands import LabCommands
+from .compare import DEFAULT_COMPARE, compare_settings, next_rule_to_add, settings_for_rule
+from .driver import MAX_COMPARE, Lab, speed_text
+from .lab import LabScreen
+
+#: redraws per second while running (the bytes sent to the terminal scale with it)
+FRAME_RATE = 10
+
+#: seconds of chart building per frame at most (the rest of the charts follow in the next frames)
+FRAME_BUDGET = 0.02
+
+#: actions that act on the lab; disabled (and hidden) while another screen is on top
+LAB_ACTIONS = {
+    "toggle_run", "step", "reset", "rule", "beta", "lr", "schedule", "problem", "speed", "compare",
+    "add_rule", "remove_rule", "ewa_lab", "network",
+}
+
+
+def default_settings() -> Settings:
+    """The note's momentum run (the ``notes-gdm`` preset)."""
+    try:
+        from descent_engine.presets import DEFAULT_PRESET, PRESETS
+
+        return PRESETS[DEFAULT_PRESET].settings
+    except ImportError:  # pragma: no cover - presets land with the CLI issue
+        return Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4, "init": "first"})
+
+
+def _cycle(names: Sequence[str], current: str, direction: int) -> str:
+    names = list(names)
+    i = names.index(current) if current in names else -1
+    return names[(i + direction) % len(names)]
+
+
+class DescentApp(App):
+    """The lab. ``autorun=False`` starts paused and never steps on its own (for tests)."""
+
+    TITLE = "descent-tui"
+    CSS_PATH = "descent.tcss"
+    COMMANDS = App.COMMANDS | {LabCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("space", "toggle_run", "run/pause"),
+        Binding("n", "step", "step"),
+        Binding("r", "reset", "reset"),
+        Binding("u", "rule(1)", "rule", key_display="u/U"),
+        Binding("U", "rule(-1)", "previous rule", show=False),
+        Binding("b", "beta(1)", "β", key_display="b/B"),
+        Binding("B", "beta(-1)", "β down", show=False),
+        Binding("l", "lr(2.0)", "lr ×2 ÷2", key_display="l/L"),
+        Binding("L", "lr(0.5)", "lr ÷2", show=False),
+        Binding("d", "schedule(1)", "schedule", key_display="d/D"),
+        Binding("D", "schedule(-1)", "previous schedule", show=False),
+        Binding("p", "problem(1)", "problem", key_display="p/P"),
+        Binding("P", "problem(-1)", "previous problem", show=False),
+        Binding("comma", "speed(-1)", "slower", key_display=","),
+        Binding("full_stop", "speed(1)", "faster", key_display="."),
+        Binding("c", "compare", "compare"),
+        Binding("a", "add_rule", "add rule"),
+        Binding("x", "remove_rule", "remove rule"),
+        Binding("e", "ewa_lab", "EWA lab"),
+        Binding("t", "network", "network lab"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "set value", show=True),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, settings: Settings | None = None, *, autorun: bool = True, compare: bool = False,
+                 frame_rate: float = FRAME_RATE, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.autorun = autorun
+        self.frame_rate = frame_rate
+        base = settings if settings is not None else default_settings()
+        self.lab = Lab([base])
+        self._single_settings = base
+        if compare:
+            self._enter_compare()
+        self.lab.running = autorun
+        #: the user's wish to run: a change of setting after a divergence resumes running
+        self._resume = autorun
+        self._timer: Timer | None = None
+        self._last_tick = 0.0
+        self.first_frame_at: float | None = None
+        self._drawn_all = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(LabScreen())
+        self.call_after_refresh(self._first_frame)
+        self._sync_timer()
+
+    def _first_frame(self) -> None:
+        self.redraw()
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+
+    def _sync_timer(self) -> None:
+        """Run the one UI timer exactly while the lab is running (and allowed to run on its own)."""
+        want = self.autorun and self.lab.running and not self.lab.done
+        if want and self._timer is None:
+            self._last_tick = time.perf_counter()
+            self._timer = self.set_interval(1.0 / self.frame_rate, self._tick, name="lab-tick")
+        elif not want and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        dt, self._last_tick = now - self._last_tick, now
+        taken = self.lab.advance(min(dt, 0.25))
+        if self.lab.done:
+            self.lab.running = False
+            self._sync_timer()
+            self.redraw()
+        elif taken or not self._drawn_all:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the lab. In real use within a time budget per frame (tests draw everything)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:  # shutting down
+            return
+        if isinstance(screen, LabScreen):
+            budget = FRAME_BUDGET if self.autorun else None
+            try:
+                done = screen.redraw(self.lab, self.key_hints(), budget)
+            except NoMatches:  # widgets already removed (shutting down)
+                return
+            self._drawn_all = done
+            if not done and self._timer is None:  # paused: finish the remaining charts soon
+                self.set_timer(0.02, self.redraw)
+
+    def redraw_soon(self) -> None:
+        """After a key: the text lines now (painted in the next frame), the charts right after.
+
+        A key's effect reaches the terminal without waiting behind chart builds. Tests
+        (autorun=False) draw everything at once, so snapshots never depend on timing.
+        """
+        if not self.autorun:
+            self.redraw()
+            return
+        screen = self.screen
+        if isinstance(screen, LabScreen):
+            screen.redraw_text(self.lab, self.key_hints())
+            self._drawn_all = False
+            self.call_after_refresh(self.redraw)
+
+    def key_hints(self) -> list[tuple[str, str]]:
+        out = []
+        for b in self.BINDINGS:
+            if not isinstance(b, Binding) or not b.show:
+                continue
+            action, _, _ = b.action.partition("(")
+            if self.check_action(action, ()) is False:
+                continue
+            out.append((b.key_display or b.key, b.description))
+        return out
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LAB_ACTIONS and not isinstance(self.screen, LabScreen):
+            return False
+        if action in ("add_rule", "remove_rule") and not self.lab.compare:
+            return False
+        return True
+
+    # -- changing settings ------------------------------------------------------------------------
+    def change(self, settings: Sequence[Settings], compare: bool | None = None) -> bool:
+        """Restart with new settings (old runs become the ghost); a bad value is a notification."""
+        try:
+            self.lab.apply(list(settings), compare=compare)
+        except ParamError as exc:
+            self.notify(str(exc), severity="error", title="not changed")
+            return False
+        if not self.lab.compare:
+            self._single_settings = self.lab.settings
+        self._after_change()
+        return True
+
+    def _after_change(self) -> None:
+        if self._resume and not self.lab.done:
+            self.lab.running = True
+        self._sync_timer()
+        self.redraw_soon()
+
+    def _all_settings(self) -> list[Settings]:
+        return [t.settings for t in self.lab.traces]
+
+    def set_param(self, kind: str, name: str, text: str) -> bool:
+        """Set a rule/schedule/problem hyper-parameter from typed text (validated by its Param)."""
+        out = []
+        found = False
+        for s in self._all_settings():
+            owner = {"rule": lambda: get_rule(s.rule), "schedule": lambda: get_schedule(s.schedule),
+                     "problem": lambda: get_problem_spec(s.problem)}[kind]()
+            if name not in owner.params:
+                out.append(s)
+                continue
+            try:
+                value = owner.params.get(name).parse(text)
+            except ParamError as exc:
+                self.notify(str(exc), severity="error", title="not set")
+                return False
+            found = True
+            out.append({"rule": s.with_rule_param, "schedule": s.with_schedule_param,
+                        "problem": s.with_problem_param}[kind](name, value))
+        if not found:
+            self.notify(f"no {kind} setting called {name!r} here", severity="error", title="not set")
+            return False
+        if kind == "problem":
+            out = [self._with_suggested_lr(s) for s in out]
+        return self.change(out)
+
+    def set_choice(self, kind: str, name: str) -> bool:
+        """Switch rule, schedule or problem by name (as the keys do)."""
+        if kind == "rule":
+            return self._switch_rule(get_rule(name).name)
+        if kind == "schedule":
+            return self.change([replace(s, schedule=name, schedule_params={}) for s in self._all_settings()])
+        if kind == "problem":
+            return self.change([self._with_suggested_lr(replace(s, problem=name, problem_params={}))
+                                for s in self._all_settings()])
+        if kind == "preset":
+            from descent_engine.presets import get_preset
+
+            return self.change([get_preset(name).settings], compare=False)
+        raise ValueError(kind)
+
+    @staticmethod
+    def _with_suggested_lr(s: Settings) -> Settings:
+        r = replace(s, rule_params={k: v for k, v in s.rule_params.items() if k != "lr"}).resolved()
+        return s.with_rule_param("lr", suggested_lr(r.problem, r.rule, r.hp))
+
+    def _switch_rule(self, name: str) -> bool:
+        if self.lab.compare:
+            current = [t.settings for t in self.lab.traces]
+            if name in [get_rule(s.rule).name for s in current]:
+                self.notify(f"{name} is already compared")
+                return False
+            current[-1] = settings_for_rule(current[0], name)
+            return self.change(current)
+        s = self.lab.settings
+        old, new = get_rule(s.rule), get_rule(name)
+        keep_lr = old.linear and new.linear and "lr" in s.rule_params
+        ns = replace(s, rule=new.name, rule_params={"lr": s.rule_params["lr"]} if keep_lr else {})
+        if not keep_lr:
+            ns = self._with_suggested_lr(ns)
+        return self.change([ns])
+
+    # -- actions ----------------------------------------------------------------------------------
+    def action_toggle_run(self) -> None:
+        if self.lab.done:
+            k = self.lab.traces[0].diverged_at
+            self.notify(f"diverged at step {k}: change a setting or press r to restart", severity="warning")
+            self.lab.running = False
+        else:
+            self.lab.running = not self.lab.running
+        self._resume = self.lab.running
+        self._sync_timer()
+        self.redraw_soon()
+
+    def action_step(self) -> None:
+        if self.lab.done:
+            self.notify(f"diverged at step {self.lab.traces[0].diverged_at}: change a setting or press r",
+                        severity="warning")
+        self.lab.step(1)
+        if self.lab.done:
+            self._sync_timer()
+        self.redraw_soon()
+
+    def action_reset(self) -> None:
+        self.lab.reset()
+        self._after_change()
+
+    def action_rule(self, direction: int) -> None:
+        current = get_rule(self.lab.traces[-1].settings.rule).name
+        names = list(RULES)
+        if self.lab.compare:
+            taken = {get_rule(t.settings.rule).name for t in self.lab.traces[:-1]}
+            names = [n for n in names if n not in taken]
+        self._switch_rule(_cycle(names, current, direction))
+
+    def action_beta(self, direction: int) -> None:
+        out, changed, names = [], False, []
+        for s in self._all_settings():
+            rule = get_rule(s.rule)
+            if rule.main_beta is None:
+                out.append(s)
+                continue
+            p = rule.params.get(rule.main_beta)
+            value = rule.hparams(s.rule_params)[p.name]
+            new = p.nudge(value, direction)
+            if new != value:
+                changed = True
+            names.append(f"{p.label} {new:g}")
+            out.append(s.with_rule_param(p.name, new))
+        if not names:
+            self.notify(f"{self.lab.settings.rule} has no beta")
+            return
+        if not changed:
+            self.notify("β is at the end of its range")
+            return
+        self.change(out)
+
+    def action_lr(self, factor: float) -> None:
+        out = []
+        for s in self._all_settings():
+            rule = get_rule(s.rule)
+            p = rule.params.get("lr")
+            value = rule.hparams(s.rule_params)["lr"]
+            out.append(s.with_rule_param("lr", p.clamp(value * factor)))
+        self.change(out)
+
+    def action_schedule(self, direction: int) -> None:
+        self.set_choice("schedule", _cycle(list(SCHEDULES), self.lab.settings.schedule, direction))
+
+    def action_problem(self, direction: int) -> None:
+        self.set_choice("problem", _cycle(list(PROBLEMS), self.lab.settings.problem, direction))
+
+    def action_speed(self, direction: int) -> None:
+        self.lab.set_speed(self.lab.speed_index + direction)
+        self.redraw_soon()
+
+    def _enter_compare(self) -> None:
+        base = self.lab.settings
+        current = get_rule(base.rule).name
+        rules = DEFAULT_COMPARE if current in DEFAULT_COMPARE else ("gd", current)
+        self._single_settings = base
+        self.lab.apply(compare_settings(base, rules), compare=True)
+
+    def action_compare(self) -> None:
+        if self.lab.compare:
+            self.change([self._single_settings], compare=False)
+        else:
+            try:
+                self._enter_compare()
+            except ParamError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self._after_change()
+
+    def action_add_rule(self) -> None:
+        names = [get_rule(t.settings.rule).name for t in self.lab.traces]
+        name = next_rule_to_add(names)
+        if name is None:
+            self.notify(f"compare shows at most {MAX_COMPARE} rules")
+            return
+        self.change(self._all_settings() + [settings_for_rule(self.lab.settings, name)])
+
+    def action_remove_rule(self) -> None:
+        current = self._all_settings()
+        if len(current) <= 1:
+            self.notify("compare needs at least one rule")
+            return
+        self.change(current[:-1])
+
+    def action_ewa_lab(self) -> None:
+        try:
+            from .screens.ewa_lab import EwaLabScreen
+        except ImportError:
+            self.notify("EWA lab not available yet")
+            return
+        self.push_screen(EwaLabScreen())
+
+    def action_help(self) -> None:
+        try:
+            from .screens.help import HelpScreen
+        except ImportError:
+            self.notify("help not available yet")
+            return
+        self.push_screen(HelpScreen())
+
+    def action_network(self) -> None:
+        try:
+            from .screens.network import NetworkScreen
+        except ImportError:
+            self.notify("network lab not available yet")
+            return
+        self.push_screen(NetworkScreen())
+
+    def on_screen_resume(self) -> None:
+        self.redraw()
+
+    @property
+    def status(self) -> str:
+        """The status line as plain text (tests read it)."""
+        from .status import status_text
+
+        return status_text(self.lab).plain.replace("\u00a0", " ")
+
+    @property
+    def speed_label(self) -> str:
+        return speed_text(self.lab.speed)
+
+
+def run_app(settings: Settings | None = None, **options: Any) -> int:
+    """Open the lab (the bare ``descent-tui`` command); returns the exit status."""
+    app = DescentApp(settings, **options)
+    app.run()
+    return int(app.return_code or 0)

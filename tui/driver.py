@@ -1,0 +1,214 @@
+"""Driving the engine for the app: live traces, the ghost, speeds and lockstep compare runs.
+
+No Textual here, so it is tested and benchmarked on its own. The app calls :meth:`Lab.advance`
+from one UI timer with the time elapsed; ``advance`` steps for at most a small time budget, so a
+key press never waits for more than one budget (the engine shares the UI thread instead of
+fighting it for the GIL: measured, a free-running engine thread made keys lag 150+ ms).
+Tests call :meth:`Lab.step` directly and never touch a clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from descent_engine.ewa import EwaState
+from descent_engine.run import Run, Settings
+
+#: steps per second the `,`/`.` keys cycle through; None = as fast as the budget allows
+SPEEDS: tuple[int | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
+DEFAULT_SPEED_INDEX = 3
+#: rows kept per run (the engine's History halves itself beyond this), enough for any chart width
+CAPACITY = 4096
+#: the EWA chart's beta for a rule without one (the note's usual 0.9)
+DEFAULT_EWA_BETA = 0.9
+#: at most this many live runs in compare mode
+MAX_COMPARE = 4
+
+
+def speed_text(speed: int | None) -> str:
+    return "max" if speed is None else f"{speed}/s"
+
+
+class _EwaBuffer:
+    """step, EWA and bias-corrected EWA rows, decimated like the engine's History."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self.stride = 1
+        self.rows: list[tuple[int, float, float]] = []
+
+    def append(self, step: int, v: float, vc: float) -> None:
+        if step % self.stride:
+            return
+        if len(self.rows) >= self.capacity:
+            self.stride *= 2
+            self.rows = [r for r in self.rows if r[0] % self.stride == 0]
+            if step % self.stride:
+                return
+        self.rows.append((step, v, vc))
+
+
+@dataclass(frozen=True)
+class TraceData:
+    """A frozen copy of what the charts draw for one run (also what a ghost keeps)."""
+
+    label: str
+    settings: Settings
+    step: np.ndarray
+    lr: np.ndarray
+    loss: np.ndarray
+    w: np.ndarray
+    grad: np.ndarray
+    avg: np.ndarray
+    ewa_step: np.ndarray
+    ewa: np.ndarray
+    ewa_corrected: np.ndarray
+    ewa_beta: float
+    loss_star: float
+    diverged_at: int | None
+
+
+class Trace:
+    """One live run plus a streaming EWA of its first gradient component (exact, every step)."""
+
+    def __init__(self, settings: Settings, label: str | None = None) -> None:
+        self.run = Run(settings, capacity=CAPACITY)
+        self.label = label or self.run.rule.name
+        main = self.run.rule.main_beta
+        self.ewa_beta = float(self.run.hp[main]) if main else DEFAULT_EWA_BETA
+        self._ewa = EwaState()
+        self._ewa_rows = _EwaBuffer()
+        self._cache: tuple[int, TraceData] | None = None
+        self._record()
+
+    @property
+    def settings(self) -> Settings:
+        return self.run.settings
+
+    @property
+    def k(self) -> int:
+        return self.run.k
+
+    @property
+    def diverged_at(self) -> int | None:
+        return self.run.diverged_at
+
+    def _record(self) -> None:
+        g0 = float(self.run.grad[0])
+        if np.isfinite(g0):
+            self._ewa = self._ewa.update(g0, self.ewa_beta)
+        self._ewa_rows.append(self.run.k, self._ewa.v, self._ewa.corrected(self.ewa_beta))
+
+    def step(self, n: int) -> int:
+        taken = 0
+        run = self.run
+        while taken < n and run.diverged_at is None:
+            if not run.step(1):
+                break
+            self._record()
+            taken += 1
+        return taken
+
+    def data(self) -> TraceData:
+        """Arrays for the charts (cached per step, so several charts share one copy)."""
+        if self._cache is not None and self._cache[0] == self.run.k:
+            return self._cache[1]
+        a = self.run.history.arrays()
+        rows = np.asarray(self._ewa_rows.rows, dtype=float).reshape(-1, 3)
+        data = TraceData(
+            self.label, self.settings, a["step"], a["lr"], a["loss"], a["w"], a["grad"], a["avg"],
+            rows[:, 0], rows[:, 1], rows[:, 2], self.ewa_beta, self.run.problem.loss_star, self.run.diverged_at,
+        )
+        self._cache = (self.run.k, data)
+        return data
+
+
+class Lab:
+    """The runs on screen: one (or up to four in compare mode) live traces and the last ghost.
+
+    ``version`` increases on every change of runs (not on steps), so charts can key on it.
+    """
+
+    def __init__(self, settings: Sequence[Settings], compare: bool = False,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.compare = compare
+        self.traces: list[Trace] = [Trace(s) for s in settings]
+        self.ghosts: list[TraceData] = []
+        self.speed_index = DEFAULT_SPEED_INDEX
+        self.running = False
+        self.version = 0
+        self._carry = 0.0
+        self._clock = clock
+
+    # -- what is on screen ---------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        """The settings of the first (in single mode: the only) run."""
+        return self.traces[0].settings
+
+    @property
+    def speed(self) -> int | None:
+        return SPEEDS[self.speed_index]
+
+    @property
+    def k(self) -> int:
+        return max(t.k for t in self.traces)
+
+    @property
+    def done(self) -> bool:
+        """True when no run can step any more (every one has diverged)."""
+        return all(t.diverged_at is not None for t in self.traces)
+
+    # -- changes ---------------------------------------------------------------------------------
+    def apply(self, settings: Sequence[Settings], compare: bool | None = None, ghost: bool = True) -> None:
+        """Restart with new settings from the same start; the old runs become the ghost."""
+        new = [Trace(s) for s in settings]  # may raise ParamError: nothing changes then
+        if ghost and not self.compare and (compare is None or not compare):
+            if self.k > 0:  # a run that never stepped is no ghost: keep the one before it
+                self.ghosts = [t.data() for t in self.traces]
+        else:
+            self.ghosts = []
+        if compare is not None:
+            self.compare = compare
+        self.traces = new
+        self._carry = 0.0
+        self.version += 1
+
+    def reset(self) -> None:
+        """Restart the same settings; the ghost stays as it was."""
+        self.traces = [Trace(t.settings) for t in self.traces]
+        self._carry = 0.0
+        self.version += 1
+
+    def set_speed(self, index: int) -> None:
+        self.speed_index = min(max(index, 0), len(SPEEDS) - 1)
+        self._carry = 0.0
+
+    # -- stepping --------------------------------------------------------------------------------
+    def step(self, n: int = 1) -> int:
+        """Advance every live run by ``n`` steps in lockstep; returns the most steps any took."""
+        return max(t.step(n) for t in self.traces)
+
+    def advance(self, dt: float, budget: float = 0.012) -> int:
+        """Steps due after ``dt`` seconds at the current speed, for at most ``budget`` seconds."""
+        if not self.running or self.done:
+            return 0
+        speed = self.speed
+        if speed is None:
+            due = 1 << 30
+        else:
+            self._carry = min(self._carry + speed * dt, speed * 0.5 + 1)
+            due = int(self._carry)
+            self._carry -= due
+        taken = 0
+        start = self._clock()
+        chunk = 1 if speed is not None and speed <= 30 else 16
+        while taken < due and not self.done:
+            taken += self.step(min(chunk, due - taken))
+            if self._clock() - start > budget:
+                break
+        return taken

@@ -1,0 +1,226 @@
+"""The status line (what runs, with every setting) and the theory line (what the theory says).
+
+Both are built from the registries' Params and ``format_value`` (one source of truth) and
+rendered as Rich Text that wraps only between items (items join their words with no-break
+spaces), so a narrow terminal wraps the line instead of cutting a word.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widget import Widget
+
+from descent_engine.params import format_value
+from descent_engine.problems import get_problem_spec
+
+from .driver import Lab, Trace, speed_text
+
+
+def _sci(x: float | None, digits: int = 3) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e3):
+        return f"{x:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    return f"{x:.{digits}g}"
+
+
+def params_text(params, values) -> list[str]:
+    """``label value`` for every Param, formatted by the registry."""
+    return [f"{p.label} {format_value(p, values[p.name])}" for p in params]
+
+
+def _group(name: str, params: list[str], style: str) -> list[tuple[str, str]]:
+    """A name with its first parameter, then one item per further parameter (wrap points)."""
+    head = " ".join([name] + params[:1])
+    return [(head, style)] + [(p, "") for p in params[1:]]
+
+
+def settings_items(trace: Trace, with_problem: bool = True, parts=("problem", "rule", "schedule")
+                   ) -> list[tuple[str, str]]:
+    """(text, style) items for one run: problem, rule with every hp, schedule with its hp."""
+    r = trace.run.resolved
+    items: list[tuple[str, str]] = []
+    if with_problem and "problem" in parts:
+        spec = get_problem_spec(r.settings.problem)
+        items += _group(spec.name, params_text(spec.params, spec.hparams(r.settings.problem_params)), "bold")
+    if "rule" in parts:
+        items += _group(r.rule.name, params_text(r.rule.params, r.hp), "bold $accent")
+    if "schedule" in parts:
+        sched = params_text(r.schedule.params, r.schedule_hp)
+        if r.settings.steps_per_epoch != 1:
+            sched.append(f"{r.settings.steps_per_epoch} steps/epoch")
+        items += _group(r.schedule.name, sched, "")
+    return items
+
+
+def state_item(lab: Lab, trace: Trace | None = None) -> tuple[str, str]:
+    traces = [trace] if trace is not None else lab.traces
+    diverged = [t for t in traces if t.diverged_at is not None]
+    if trace is not None or not lab.compare:
+        t = traces[0]
+        if t.diverged_at is not None:
+            return (f"✖ diverged at step {t.diverged_at}", "bold red")
+    elif diverged and len(diverged) == len(traces):
+        return ("✖ all diverged", "bold red")
+    if lab.running:
+        return (f"▶ running {speed_text(lab.speed)}", "bold green")
+    return (f"⏸ paused ({speed_text(lab.speed)})", "bold yellow")
+
+
+def status_items(lab: Lab) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    if lab.compare:
+        first = lab.traces[0]
+        items.append(("compare", "reverse bold"))
+        items += settings_items(first, parts=("problem",))
+        for t in lab.traces:
+            rule_items = settings_items(t, parts=("rule",))
+            rule_items[0] = ("│ " + rule_items[0][0], rule_items[0][1])
+            items += rule_items
+            if t.diverged_at is not None:
+                items.append((f"✖ diverged at {t.diverged_at}", "bold red"))
+        items += [("│", "")] + settings_items(first, parts=("schedule",))
+    else:
+        items.extend(settings_items(lab.traces[0]))
+    items.append((f"step {lab.k}", "bold"))
+    items.append(state_item(lab))
+    return _join(items)
+
+
+def _join(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(text, style.replace("$accent", "cyan")) for text, style in items]
+
+
+def theory_items(trace: Trace, prefix: str = "") -> list[tuple[str, str]]:
+    """Rates and bounds for one run; the spectrum is shared and added by :func:`theory_items_all`.
+
+    With a ``prefix`` (compare mode) the items are the short form, one per rule.
+    """
+    run = trace.run
+    rep = run.theory()
+    lr = run.lr
+    rule = run.rule
+    measured = _rate(run.measured_rate())
+    unstable = rep.stable_lr is not None and lr >= rep.stable_lr
+    if prefix:
+        bound = f"stable lr < {_sci(rep.stable_lr)}" if rep.stable_lr is not None else "adaptive"
+        pred = f"{rep.predicted_rate:.4g}" if rep.predicted_rate is not None else "n/a"
+        text = f"{prefix}: {bound}, rate {pred} predicted {measured} measured"
+        return [(text + (" ⚠ past the bound" if unstable else ""), "bold red" if unstable else "")]
+    items: list[tuple[str, str]] = []
+    if rep.stable_lr is not None:
+        items.append((f"stable lr < {_sci(rep.stable_lr)}", ""))
+    if rep.optimum is not None:
+        opt = f"lr* {_sci(rep.optimum.lr)}"
+        if rep.optimum.beta is not None:
+            sym = rule.params.get(rep.optimum.beta_name).label if rep.optimum.beta_name in rule.params else "β"
+            opt += f" {sym}* {rep.optimum.beta:.3g}"
+        items.append((opt, ""))
+    if rep.predicted_rate is not None:
+        items.append((f"rate predicted {rep.predicted_rate:.4g} measured {measured}", ""))
+    else:
+        items.append((f"rate not predicted ({rule.name} is adaptive), measured {measured}", ""))
+    if unstable:
+        items.append((f"⚠ lr {_sci(lr)} past the stability bound {_sci(rep.stable_lr)}", "bold reverse red"))
+    return items
+
+
+def _rate(r: float | None) -> str:
+    return "-" if r is None else f"{r:.4g}"
+
+
+def theory_items_all(lab: Lab) -> list[tuple[str, str]]:
+    first = lab.traces[0].run
+    rep = first.theory()
+    items: list[tuple[str, str]] = []
+    if rep.local:
+        items.append(("local at w*:", "italic"))
+    items.append((f"λmax {_sci(rep.lam_max)} λmin {_sci(rep.lam_min)} κ {_sci(rep.kappa)}", ""))
+    if lab.compare:
+        for t in lab.traces:
+            items.extend(theory_items(t, prefix=t.label))
+    else:
+        items.extend(theory_items(lab.traces[0]))
+    items.append(("(rates per step, of |w - w*|)", "dim"))
+    return _join(items)
+
+
+class WrapLine(Widget):
+    """A line of items that wraps between items, never inside one (unless one is wider than all).
+
+    Rich wraps at any space (no-break spaces too), which would cut "stable lr < 1e-4" apart.
+    """
+
+    DEFAULT_CSS = "WrapLine { height: auto; }"
+    SEPARATOR = "  "
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.items: list[tuple[str, str]] = []
+
+    def set_items(self, items: list[tuple[str, str]]) -> None:
+        if items != self.items:
+            old_lines = len(self._lines(self.size.width)) if self.size.width else None
+            self.items = items
+            new_lines = len(self._lines(self.size.width)) if self.size.width else None
+            self.refresh(layout=old_lines != new_lines or old_lines is None)
+
+    @property
+    def plain(self) -> str:
+        return self.SEPARATOR.join(text for text, _ in self.items)
+
+    def _lines(self, width: int) -> list[list[tuple[str, str]]]:
+        lines: list[list[tuple[str, str]]] = [[]]
+        used = 0
+        sep = cell_len(self.SEPARATOR)
+        for text, style in self.items:
+            w = cell_len(text)
+            if lines[-1] and used + sep + w > width:
+                lines.append([])
+                used = 0
+            used += (sep if lines[-1] else 0) + w
+            lines[-1].append((text, style))
+        return lines
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(1, len(self._lines(width)))
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i, line in enumerate(self._lines(self.size.width)):
+            if i:
+                out.append("\n")
+            for j, (text, style) in enumerate(line):
+                if j:
+                    out.append(self.SEPARATOR)
+                self.append_item(out, text, style)
+        return out
+
+    def append_item(self, out: Text, text: str, style: str) -> None:
+        out.append(text, style=style or None)
+
+
+class StatusLine(WrapLine):
+    """Problem, rule, every hyper-parameter, schedule, step and state."""
+
+    def show(self, lab: Lab) -> None:
+        self.set_items(status_items(lab))
+
+
+class TheoryLine(WrapLine):
+    """Spectrum, stability bound, optimal settings, predicted and measured rates, warnings."""
+
+    def show(self, lab: Lab) -> None:
+        self.set_items(theory_items_all(lab))
+
+
+def status_text(lab: Lab) -> Text:
+    return Text("  ".join(t for t, _ in status_items(lab)))
+
+
+def theory_text(lab: Lab) -> Text:
+    return Text("  ".join(t for t, _ in theory_items_all(lab)))
