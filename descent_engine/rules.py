@@ -48,6 +48,10 @@ class Rule:
     linear: bool = False
     #: optional cross-parameter check, raising ParamError
     check: Callable[[Mapping[str, Any]], None] | None = None
+    #: the same step done in place on ``w`` and ``state`` (which the caller owns), with one
+    #: scratch array instead of a temporary per operation: for large parameter arrays (the
+    #: network). Equal to ``update`` up to rounding; the pure ``update`` stays the reference.
+    update_inplace: Callable[[np.ndarray, State, float, Mapping[str, Any], np.ndarray], None] | None = None
 
     def hparams(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults overlaid with ``values``, each validated; raises ParamError with one line."""
@@ -163,6 +167,106 @@ def _adamw_update(g, state, lr, hp, w):
     return -(lr * hp["weight_decay"] * w) - lr * mb / (np.sqrt(vb) + hp["eps"]), {"m": m, "v": v, "t": t}
 
 
+# ---------------------------------------------------------------------------------------------
+# in-place variants (mutate w and state; the caller owns both)
+def _scratch(state: State, w: np.ndarray) -> np.ndarray:
+    buf = state.get("_scratch")
+    if buf is None or buf.shape != w.shape or buf.dtype != w.dtype:
+        buf = state["_scratch"] = np.empty_like(w)
+    return buf
+
+
+def _gd_inplace(g, state, lr, hp, w):
+    buf = _scratch(state, w)
+    np.multiply(g, lr, out=buf)
+    w -= buf
+
+
+def _momentum_inplace(g, state, lr, hp, w):
+    beta = hp["beta"]
+    t = state["t"] = state["t"] + 1
+    v = state["v"]
+    if t == 1 and hp["init"] == "first":
+        v[...] = g
+    buf = _scratch(state, w)
+    v *= beta
+    np.multiply(g, 1 - beta, out=buf)
+    v += buf
+    scale = lr / (1 - beta**t) if hp["bias_correction"] else lr
+    np.multiply(v, scale, out=buf)
+    w -= buf
+
+
+def _sgd_momentum_inplace(g, state, lr, hp, w):
+    v = state["v"]
+    v *= hp["momentum"]
+    v += g
+    buf = _scratch(state, w)
+    np.multiply(v, lr, out=buf)
+    w -= buf
+
+
+def _nesterov_inplace(g, state, lr, hp, w):
+    mu = hp["momentum"]
+    v = state["v"]
+    v *= mu
+    v += g
+    buf = _scratch(state, w)
+    np.multiply(v, mu, out=buf)
+    buf += g
+    buf *= lr
+    w -= buf
+
+
+def _rmsprop_inplace(g, state, lr, hp, w):
+    dr = hp["decay_rate"]
+    cache = state["cache"]
+    buf = _scratch(state, w)
+    np.multiply(g, g, out=buf)
+    buf *= 1 - dr
+    cache *= dr
+    cache += buf
+    np.add(cache, hp["eps"], out=buf)
+    np.sqrt(buf, out=buf)
+    np.divide(g, buf, out=buf)
+    buf *= lr
+    w -= buf
+
+
+def _adagrad_inplace(g, state, lr, hp, w):
+    cache = state["cache"]
+    buf = _scratch(state, w)
+    np.multiply(g, g, out=buf)
+    cache += buf
+    np.sqrt(cache, out=buf)
+    buf += hp["eps"]
+    np.divide(g, buf, out=buf)
+    buf *= lr
+    w -= buf
+
+
+def _adam_inplace(g, state, lr, hp, w):
+    b1, b2 = hp["beta1"], hp["beta2"]
+    t = state["t"] = state["t"] + 1
+    m, v = state["m"], state["v"]
+    buf = _scratch(state, w)
+    if "weight_decay" in hp:  # AdamW: w <- w - lr wd w, with the Adam step taken from the old w's gradient
+        w *= 1 - lr * hp["weight_decay"]
+    m *= b1
+    np.multiply(g, 1 - b1, out=buf)
+    m += buf
+    v *= b2
+    np.multiply(g, g, out=buf)
+    buf *= 1 - b2
+    v += buf
+    np.multiply(v, 1.0 / (1 - b2**t), out=buf)
+    np.sqrt(buf, out=buf)
+    buf += hp["eps"]
+    np.divide(m, buf, out=buf)
+    buf *= lr / (1 - b1**t)
+    w -= buf
+
+
 _MOMENTUM_MU = Param("momentum", 0.9, "velocity decay mu (weight of the past velocity)", low=0.0, high=1.0,
                      high_open=True, symbol="mu")
 
@@ -176,7 +280,7 @@ def _register(rule: Rule) -> Rule:
 
 _register(Rule(
     "gd", "gradient descent", ParamSet((_lr_param(1e-2),)), _gd_init, _gd_update,
-    "w <- w - lr g", aliases=("sgd",), linear=True,
+    "w <- w - lr g", aliases=("sgd",), linear=True, update_inplace=_gd_inplace,
 ))
 _register(Rule(
     "momentum", "momentum (EWA form)",
@@ -190,18 +294,19 @@ _register(Rule(
     _momentum_init, _momentum_update,
     "v <- β v + (1-β) g;  w <- w - lr v   [v̂ = v/(1-β^t) if bias-corrected]",
     main_beta="beta", average="v", average_label="v (momentum)", linear=True, check=_momentum_check,
+    update_inplace=_momentum_inplace,
 ))
 _register(Rule(
     "sgd_momentum", "SGD with momentum (torch form)", ParamSet((_lr_param(1e-2), _MOMENTUM_MU)),
     _velocity_init, _sgd_momentum_update,
     "v <- mu v + g;  w <- w - lr v", main_beta="momentum", average="v", average_label="v (velocity)",
-    linear=True,
+    linear=True, update_inplace=_sgd_momentum_inplace,
 ))
 _register(Rule(
     "nesterov", "Nesterov momentum (torch form)", ParamSet((_lr_param(1e-2), _MOMENTUM_MU)),
     _velocity_init, _nesterov_update,
     "v <- mu v + g;  w <- w - lr (g + mu v)", main_beta="momentum", average="v", average_label="v (velocity)",
-    linear=True,
+    linear=True, update_inplace=_nesterov_inplace,
 ))
 _register(Rule(
     "rmsprop", "RMSProp (the note's, eps inside the root)",
@@ -212,13 +317,14 @@ _register(Rule(
     )),
     _cache_init, _rmsprop_update,
     "s <- ρ s + (1-ρ) g²;  w <- w - lr g / sqrt(s + eps)", main_beta="decay_rate", average="cache",
-    average_label="cache (EWA of g²)",
+    average_label="cache (EWA of g²)", update_inplace=_rmsprop_inplace,
 ))
 _register(Rule(
     "adagrad", "AdaGrad (torch form)",
     ParamSet((_lr_param(1e-2), _eps_param(1e-10, "added to the root of the accumulated squares"))),
     _cache_init, _adagrad_update,
     "s <- s + g²;  w <- w - lr g / (sqrt(s) + eps)", average="cache", average_label="sum of g²",
+    update_inplace=_adagrad_inplace,
 ))
 _ADAM_PARAMS = (
     _lr_param(1e-3),
@@ -229,7 +335,7 @@ _ADAM_PARAMS = (
 _register(Rule(
     "adam", "Adam (the note's)", ParamSet(_ADAM_PARAMS), _adam_init, _adam_update,
     "t+=1; m <- β1 m + (1-β1) g; v <- β2 v + (1-β2) g²; w <- w - lr m̂ / (sqrt(v̂) + eps)",
-    main_beta="beta1", average="m", average_label="m (Adam)",
+    main_beta="beta1", average="m", average_label="m (Adam)", update_inplace=_adam_inplace,
 ))
 _register(Rule(
     "adamw", "AdamW (decoupled weight decay, torch form)",
@@ -239,7 +345,7 @@ _register(Rule(
     )),
     _adam_init, _adamw_update,
     "w <- w - lr wd w - lr m̂ / (sqrt(v̂) + eps)   (Adam's m, v)",
-    main_beta="beta1", average="m", average_label="m (AdamW)",
+    main_beta="beta1", average="m", average_label="m (AdamW)", update_inplace=_adam_inplace,
 ))
 
 ALIASES = {alias: rule.name for rule in RULES.values() for alias in rule.aliases}
