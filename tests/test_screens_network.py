@@ -1,0 +1,375 @@
+"""The network lab screen: snapshots at fixed sizes and pilot tests of every key it binds.
+
+The screen is hosted in a minimal App defined here, on a small generated data set and a small
+net, with ``autorun=False``: it never trains on its own (no worker thread, no clock); the ``n``
+key trains one slice of SLICE_ROUNDS iterations synchronously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import numpy as np
+import pytest
+from textual.app import App
+
+from descent_engine.ewa import ewa
+from descent_engine.network.config import TrainConfig
+from descent_engine.network.data import blobs
+from descent_engine.network.experiments import NOTE_LRS, rel_error
+from descent_engine.rules import RULES, get_rule
+from descent_engine.schedules import SCHEDULES, get_schedule
+from tui.charts import Chart
+from tui.screens.network import (COMPARE_RULES, EFFECTIVE_BATCH_FACTOR, EFFECTIVE_SEEDS, SLICE_ROUNDS,
+                                  NetworkScreen, Plan, Track, TrainingJob, default_config, effective_batches,
+                                  fit_schedule, plans_for)
+
+
+def sync(test):
+    """Run an async pilot test without an async pytest plugin (none is a dependency)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+DATA = blobs(n=240, classes=3)  # 192 train / 48 val, 2 features
+CONFIG = TrainConfig(dataset="blobs", hidden=(16, 16), weight_scale=0.2, epochs=4, batch_size=20)  # 9 its per epoch
+
+
+def make_screen() -> NetworkScreen:
+    return NetworkScreen(CONFIG, data=DATA, autorun=False)
+
+
+class NetHost(App):
+    def on_mount(self) -> None:
+        self.push_screen(make_screen())
+
+
+class OpenerHost(App):
+    """Opens nothing: ``t`` pushes the lab, as the main app does."""
+
+    BINDINGS = [("t", "network", "network lab")]
+
+    def action_network(self) -> None:
+        self.push_screen(make_screen())
+
+
+def status(screen: NetworkScreen) -> str:
+    return screen.query_one("#net-status").plain
+
+
+def info(screen: NetworkScreen) -> str:
+    return screen.query_one("#net-info").plain
+
+
+def solver(screen: NetworkScreen, i: int = 0):
+    return screen.job.tracks[i].solver
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+def test_network_80x24_after_slices(snap_compare):
+    assert snap_compare(NetHost(), press=["n", "n", "n"], terminal_size=(80, 24))
+
+
+def test_network_160x48_after_slices(snap_compare):
+    assert snap_compare(NetHost(), press=["n", "n", "n", "n"], terminal_size=(160, 48))
+
+
+def test_network_ghost_after_lr_change_160x48(snap_compare):
+    assert snap_compare(NetHost(), press=["n", "n", "n", "l", "n", "n"], terminal_size=(160, 48))
+
+
+def test_network_compare_80x24(snap_compare):
+    assert snap_compare(NetHost(), press=["c", "n", "n", "n"], terminal_size=(80, 24))
+
+
+def test_network_effective_batch_done_160x48(snap_compare):
+    assert snap_compare(NetHost(), press=["f"] + ["n"] * 5, terminal_size=(160, 48))
+
+
+# -- pure parts ---------------------------------------------------------------------------------
+def test_default_is_the_notes_net_on_digits():
+    c = default_config()
+    assert (c.dataset, c.rule, c.batch_size, c.hidden) == ("digits", "sgd_momentum", 100, (100,) * 5)
+    assert c.rule_params["lr"] == NOTE_LRS["sgd_momentum"]
+
+
+def test_fit_schedule_stretches_the_registry_defaults_to_the_run():
+    assert fit_schedule("cosine", 20)["period"] == 20
+    assert fit_schedule("warmup", 20)["warmup_epochs"] == 2
+    assert fit_schedule("staircase", 20)["milestones"] == (10, 20)
+    assert fit_schedule("epoch", 20)["decay"] == pytest.approx(get_schedule("epoch").params.get("decay").default * 5)
+    base = get_schedule("polynomial").params.get("base").default
+    assert fit_schedule("polynomial", 20)["base"] ** 20 == pytest.approx(base**100)  # same total decay
+    assert fit_schedule("constant", 20) == {}
+    for name in SCHEDULES:
+        get_schedule(name).hparams(fit_schedule(name, 1))  # always valid, even for a one-epoch run
+
+
+def test_effective_plans_take_the_same_number_of_steps():
+    plans = plans_for("effective", CONFIG, DATA.X_train.shape[0])
+    mb, sb = effective_batches(DATA.X_train.shape[0], CONFIG.batch_size)
+    assert (mb, sb) == (20, 20 * EFFECTIVE_BATCH_FACTOR)
+    assert [p.config.seed for p in plans] == list(EFFECTIVE_SEEDS) * 2
+    assert {p.config.rule for p in plans[:3]} == {"sgd"} and {p.config.rule for p in plans[3:]} == {"sgd_momentum"}
+    assert all(p.config.batch_size == sb for p in plans[:3]) and all(p.config.batch_size == mb for p in plans[3:])
+    n = plans[0].config.num_train
+    assert n % sb == 0 and n <= DATA.X_train.shape[0]
+    steps = {p.config.epochs * (n // p.config.batch_size) for p in plans}
+    assert steps == {CONFIG.epochs * n // mb}
+
+
+def test_note_sized_effective_batch_on_digits_sized_data():
+    """Digits has 1438 training examples: the note's 600 vs 100 on 1200 of them."""
+    assert effective_batches(1438, 100) == (100, 600)
+    plans = plans_for("effective", default_config(), 1438)
+    assert {p.config.num_train for p in plans} == {1200}
+
+
+def test_job_is_deterministic_and_snapshots_are_copies():
+    def job():
+        return TrainingJob([Track(Plan("a", "", CONFIG), CONFIG.build(data=DATA))])
+
+    a, b = job(), job()
+    assert a.train_rounds(7) == 7
+    b.train_rounds(7)
+    version, (data,) = a.snapshot()
+    assert version == 7 and data.t == 7
+    assert np.array_equal(data.loss, b.snapshot()[1][0].loss)
+    a.train_rounds(3)
+    assert data.loss.shape == (7,)  # the snapshot did not grow with the solver
+    assert data.ratios.shape == (7, 3)  # three weight matrices: 2 -> 16 -> 16 -> 3
+
+
+def test_worker_body_trains_to_the_end_and_stops_when_paused():
+    job = TrainingJob([Track(Plan("a", "", CONFIG), CONFIG.build(data=DATA))])
+    job.train_while_running()  # not running: returns at once
+    assert job.version == 0
+    job.running = True
+    job.train_while_running()  # runs in this thread until the run is done
+    assert job.done and not job.active
+    assert job.tracks[0].solver.t == job.tracks[0].solver.num_iterations
+
+
+# -- pilot: keys --------------------------------------------------------------------------------
+@sync
+async def test_space_toggles_run_state_without_training_in_test_mode():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        assert "⏸ paused" in status(screen)
+        await pilot.press("space")
+        assert screen.running and "▶ training" in status(screen)
+        assert screen._worker is None and solver(screen).t == 0  # autorun=False: no thread
+        await pilot.press("space")
+        assert not screen.running and "⏸ paused" in status(screen)
+
+
+@sync
+async def test_n_trains_one_slice_and_the_charts_follow():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("n")
+        assert solver(screen).t == SLICE_ROUNDS
+        await pilot.press("n")
+        s = solver(screen)
+        assert s.t == 2 * SLICE_ROUNDS
+        assert f"it {s.t}/{s.num_iterations}" in status(screen) and "epoch 1/4" in status(screen)
+        loss = screen.query_one("#net-loss", Chart)
+        raw, smooth = loss.lines
+        assert np.array_equal(raw.y, s.loss_history)
+        assert np.allclose(smooth.y, ewa(s.loss_history, 0.9, bias_correction=True))  # mu = 0.9
+        acc = screen.query_one("#net-acc", Chart)
+        assert [ln.label for ln in acc.lines] == ["train", "val"]
+        assert np.array_equal(acc.lines[0].y, s.train_acc_history)
+        ratio = screen.query_one("#net-ratio", Chart)
+        assert [ln.label for ln in ratio.lines] == ["W1", "W2", "W3"]
+        assert f"loss {s.loss_history[-1]:.3f}" in info(screen)
+
+
+@sync
+async def test_r_restarts_from_the_same_start():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("n")
+        first = list(solver(screen).loss_history)
+        await pilot.press("r")
+        assert solver(screen).t == 0 and screen.ghost is None
+        await pilot.press("n")
+        assert solver(screen).loss_history == first
+
+
+@sync
+async def test_u_cycles_the_rules_with_the_notes_lr_and_keeps_a_ghost():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        names = list(RULES)
+        i = names.index("sgd_momentum")
+        await pilot.press("n", "u")
+        nxt = names[(i + 1) % len(names)]
+        assert get_rule(screen.base.rule).name == nxt
+        assert solver(screen).update_rule == nxt and solver(screen).t == 0
+        assert screen.ghost is not None and screen.ghost.rule == "sgd_momentum"
+        assert screen.query_one("#net-loss", Chart).lines[0].dim
+        await pilot.press("U", "U")
+        prev = names[(i - 1) % len(names)]
+        assert get_rule(screen.base.rule).name == prev
+        await pilot.press("U")
+        while get_rule(screen.base.rule).name != "adam":
+            await pilot.press("u")
+        assert solver(screen).hp["lr"] == NOTE_LRS["adam"]
+
+
+@sync
+async def test_b_nudges_the_main_beta_and_gd_has_none():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("b")
+        assert solver(screen).hp["momentum"] == pytest.approx(0.95)
+        assert "mu 0.95" in status(screen)
+        await pilot.press("B", "B")
+        assert solver(screen).hp["momentum"] == pytest.approx(0.8)
+        loss = screen.query_one("#net-loss", Chart)
+        assert "β 0.8" in str(loss.border_title)  # the loss EWA follows the rule's beta
+        while get_rule(screen.base.rule).name != "gd":
+            await pilot.press("u")
+        job = screen.job
+        await pilot.press("b")
+        assert screen.job is job  # nothing to nudge: no restart
+
+
+@sync
+async def test_l_doubles_and_L_halves_the_lr_with_the_old_run_as_ghost():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("n", "l")
+        assert solver(screen).hp["lr"] == pytest.approx(0.02)
+        assert screen.ghost is not None and screen.ghost.t == SLICE_ROUNDS
+        assert "ghost (sgd_momentum lr 0.01)" in info(screen)
+        await pilot.press("L", "L")
+        assert solver(screen).hp["lr"] == pytest.approx(0.005)
+        assert "lr 0.005" in status(screen)
+
+
+@sync
+async def test_d_cycles_the_schedules_fitted_to_the_run():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        names = list(SCHEDULES)
+        await pilot.press("d")
+        s = solver(screen)
+        assert s.schedule.name == names[1]
+        assert s.schedule_hp == get_schedule(names[1]).hparams(fit_schedule(names[1], CONFIG.epochs))
+        assert f"{names[1]} schedule" in status(screen)
+        planned = screen.job.tracks[0].planned_lr
+        assert planned[-1] < planned[0]  # a decay over the run, not a flat line
+        await pilot.press("D", "D")
+        assert solver(screen).schedule.name == names[-1]
+
+
+@sync
+async def test_c_compares_the_four_rules_at_the_notes_rates():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("c")
+        assert screen.view == "compare" and "compare rules" in status(screen)
+        rules = [t.solver.update_rule for t in screen.job.tracks]
+        assert rules == [get_rule(r).name for r in COMPARE_RULES]
+        assert [t.solver.hp["lr"] for t in screen.job.tracks] == [NOTE_LRS[r] for r in COMPARE_RULES]
+        await pilot.press("n")
+        assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)  # lockstep
+        loss = screen.query_one("#net-loss", Chart)
+        assert [ln.label for ln in loss.lines] == list(COMPARE_RULES)
+        job = screen.job
+        await pilot.press("u")  # the compared rules are fixed
+        assert screen.job is job
+        assert "u/U" not in [k for k, _ in screen.key_hints()]
+        await pilot.press("l")
+        assert [t.solver.hp["lr"] for t in screen.job.tracks] == [2 * NOTE_LRS[r] for r in COMPARE_RULES]
+        await pilot.press("c")
+        assert screen.view == "single" and len(screen.job.tracks) == 1
+        assert "u/U" in [k for k, _ in screen.key_hints()]
+
+
+@sync
+async def test_f_runs_the_effective_batch_study_and_prints_the_relative_error():
+    app = NetHost()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("f")
+        assert screen.view == "effective" and len(screen.job.tracks) == 6
+        assert "relative error when all six runs are done" in info(screen)
+        while not screen.job.done:
+            await pilot.press("n")
+        finals = {}
+        for t in screen.job.tracks:
+            finals.setdefault(t.solver.update_rule, []).append(t.solver.train_acc_history[-1])
+        err = rel_error(np.mean(finals["gd"]), np.mean(finals["sgd_momentum"]))
+        assert f"relative error {err:.4f}" in info(screen)
+        assert "✔ done" in status(screen)
+        acc = screen.query_one("#net-acc", Chart)
+        labels = [ln.label for ln in acc.lines if ln.label]
+        assert labels == ["sgd batch 120", "sgd_momentum batch 20"]
+        mean = acc.lines[4].y  # bands (lo, hi of each setting) first, then the means
+        lo, hi = acc.lines[0].y, acc.lines[1].y
+        assert np.all(lo <= mean + 1e-12) and np.all(mean <= hi + 1e-12)
+        await pilot.press("f")
+        assert screen.view == "single"
+
+
+@sync
+async def test_escape_and_t_close_the_lab():
+    app = OpenerHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in ("escape", "t"):
+            await pilot.press("t")
+            assert isinstance(app.screen, NetworkScreen)
+            await pilot.press(key)
+            assert not isinstance(app.screen, NetworkScreen)
+
+
+@sync
+async def test_hints_list_every_shown_binding():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        hints = dict(screen.key_hints())
+        for key in ("space", "n", "r", "u/U", "b/B", "l/L", "d/D", "c", "f", "esc"):
+            assert key in hints
+        assert screen.query_one("#net-hints").plain.count("  ") >= len(hints) - 1
+
+
+@sync
+async def test_tiny_and_resized_terminal_does_not_crash():
+    app = NetHost()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.has_class("-too-small")
+        await pilot.press("n", "c", "n")
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert not screen.has_class("-too-small")
+        assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)

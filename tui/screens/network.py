@@ -1,0 +1,921 @@
+"""The network lab: the note's fully-connected net trained live (``t`` in the app).
+
+Three views over :mod:`descent_engine.network`:
+
+* **single** (the default): one run of the current rule and schedule. Charts: the training loss
+  per iteration with its EWA, train and validation accuracy per epoch, the learning rate, and the
+  size of each layer's update relative to its weights. A change of setting restarts the run and
+  keeps the previous one as a dim ghost.
+* **compare** (``c``): sgd, sgd_momentum, adam and rmsprop with the note's learning rates, from
+  the same initial weights and minibatch stream, trained in lockstep and overlaid.
+* **effective batch** (``f``): the note's study, sgd at a batch six times larger against
+  sgd_momentum at batch 100 for the same number of steps, seeds 100/200/300; each setting's mean
+  with its min-max band and, when done, the relative error of the final training accuracy.
+
+Threads: a :class:`TrainingJob` owns the solvers of one view and a lock; a Textual thread worker
+trains it in slices of about :data:`WORKER_BUDGET` seconds (each solver step holds the lock, so a
+redraw never waits longer than one step), and one UI timer redraws at most :data:`FRAME_RATE`
+times a second, only when the job's ``version`` moved. Pausing stops both: a paused screen uses
+no CPU. ``NetworkScreen(autorun=False)`` never trains on its own: the ``n`` key trains one slice
+of :data:`SLICE_ROUNDS` iterations synchronously, so tests depend on neither threads nor clock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from descent_engine.ewa import ewa
+from descent_engine.network.config import NOTE_HIDDEN, TrainConfig
+from descent_engine.network.data import Dataset, DatasetError, load_dataset
+from descent_engine.network.experiments import NOTE_LRS, rel_error
+from descent_engine.network.solver import Solver
+from descent_engine.params import ParamError, format_value
+from descent_engine.rules import RULES, get_rule
+from descent_engine.schedules import SCHEDULES, get_schedule
+
+from ..charts import Chart, Line
+from ..lab import KeyHints
+from ..status import WrapLine, params_text
+
+#: the note's net is hidden [100]*5 at weight_scale 5e-2 on mean-subtracted CIFAR-10 pixels; on the
+#: built-in digits (64 features in [0, 1]) that scale starves the five layers of signal (sgd_momentum
+#: is still at chance after 40 epochs), while 1e-1 trains visibly within 20 epochs
+DEFAULT_WEIGHT_SCALE = 1e-1
+DEFAULT_EPOCHS = 20
+#: the EWA of the loss for rules without a beta of their own
+DEFAULT_EWA_BETA = 0.9
+COMPARE_RULES = tuple(NOTE_LRS)  # sgd, sgd_momentum, adam, rmsprop
+EFFECTIVE_SEEDS = (100, 200, 300)
+#: the note's sgd batch 600 against sgd_momentum batch 100
+EFFECTIVE_BATCH_FACTOR = 6
+#: about this many accuracy checks per effective-batch run (the course checks every iteration)
+EFFECTIVE_ACC_POINTS = 60
+#: iterations per solver in one synchronous slice (the ``n`` key)
+SLICE_ROUNDS = 5
+#: seconds of training per worker slice before it lets go of the GIL
+WORKER_BUDGET = 0.02
+#: redraws per second at most while training
+FRAME_RATE = 10
+#: the registry's schedule defaults are written for runs of about this many epochs (cosine period
+#: 100, staircase at 50 and 100, warm-up 10): the lab fits them to its own run length
+SCHEDULE_HORIZON = 100
+#: below this the screen says the terminal is too small (width, height)
+MIN_SIZE = (60, 18)
+
+#: one colour per compared rule (and per effective-batch setting), with a darker one for its band
+RULE_COLORS = {"sgd": "cyan", "sgd_momentum": "orange", "adam": "green", "rmsprop": "magenta"}
+BAND_COLORS = {"cyan": 30, "orange": 130}
+#: the same colours as Rich styles for the text lines (plotext's "orange" is not a Rich colour)
+TEXT_COLORS = {"cyan": "cyan", "orange": "dark_orange", "green": "green", "magenta": "magenta"}
+
+
+def text_style(color: str) -> str:
+    return f"bold {TEXT_COLORS.get(color, '')}".strip()
+
+VIEWS = ("single", "compare", "effective")
+VIEW_TITLES = {"single": "network lab", "compare": "compare rules", "effective": "effective batch"}
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+
+
+def default_config() -> TrainConfig:
+    """The note's net on digits: hidden [100]*5, sgd_momentum at the note's lr, batch 100."""
+    return TrainConfig(dataset="digits", rule="sgd_momentum", rule_params={"lr": NOTE_LRS["sgd_momentum"]},
+                       hidden=NOTE_HIDDEN, weight_scale=DEFAULT_WEIGHT_SCALE, epochs=DEFAULT_EPOCHS,
+                       batch_size=100)
+
+
+def note_lr(rule: str) -> float:
+    """The note's learning rate for its four rules, the registry's default for the others."""
+    name = get_rule(rule).name
+    return NOTE_LRS.get(name, get_rule(name).params.get("lr").default)
+
+
+def fit_schedule(schedule: str, epochs: int) -> dict[str, Any]:
+    """Registry defaults for ``schedule`` stretched from :data:`SCHEDULE_HORIZON` epochs to ``epochs``.
+
+    Epoch counts (milestones, period, warm-up) scale by ``epochs / horizon``, per-epoch rates
+    (``decay``) by its inverse and the polynomial ``base`` to the same total decay, so each
+    schedule has the same shape over the run as over the horizon. Anything the registry rejects
+    falls back to its defaults.
+    """
+    sched = get_schedule(schedule)
+    s = epochs / SCHEDULE_HORIZON
+    out: dict[str, Any] = {}
+    for p in sched.params:
+        d = p.default
+        if p.name == "milestones":
+            out[p.name] = tuple(max(1, round(m * s)) for m in d)
+        elif p.name in ("period", "warmup_epochs"):
+            out[p.name] = max(1, round(d * s))
+        elif p.name == "decay":
+            out[p.name] = d / s
+        elif p.name == "base":
+            out[p.name] = d ** (1 / s)
+    try:
+        sched.hparams(out)
+    except ParamError:
+        return {}
+    return out
+
+
+def with_lr(config: TrainConfig, lr: float) -> TrainConfig:
+    p = get_rule(config.rule).params.get("lr")
+    return replace(config, rule_params={**config.rule_params, "lr": p.clamp(lr)})
+
+
+def current_lr(config: TrainConfig) -> float:
+    return float(get_rule(config.rule).hparams(config.rule_params)["lr"])
+
+
+def with_schedule(config: TrainConfig, schedule: str) -> TrainConfig:
+    return replace(config, schedule=schedule, schedule_params=fit_schedule(schedule, config.epochs))
+
+
+def main_beta(config: TrainConfig) -> tuple[Any, float] | None:
+    """The rule's main beta Param and its value, or None (gd, adagrad)."""
+    rule = get_rule(config.rule)
+    if rule.main_beta is None:
+        return None
+    return rule.params.get(rule.main_beta), float(rule.hparams(config.rule_params)[rule.main_beta])
+
+
+def ewa_beta(config: TrainConfig) -> float:
+    mb = main_beta(config)
+    return mb[1] if mb is not None else DEFAULT_EWA_BETA
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One run of a view: its label, the group it is averaged in (effective batch) and its config."""
+
+    label: str
+    group: str
+    config: TrainConfig
+    color: str = "auto"
+
+
+def effective_batches(num_train: int, batch: int) -> tuple[int, int]:
+    """(sgd_momentum batch, sgd batch): ``batch`` and six times it, scaled down for a small set."""
+    mb = batch if num_train >= EFFECTIVE_BATCH_FACTOR * batch else max(1, num_train // EFFECTIVE_BATCH_FACTOR)
+    return mb, EFFECTIVE_BATCH_FACTOR * mb
+
+
+def scaled_rule(config: TrainConfig, rule: str, lr_scale: float = 1.0, beta_steps: int = 0) -> TrainConfig:
+    """``config`` with ``rule`` at the note's lr times ``lr_scale`` and its main beta nudged ``beta_steps`` times."""
+    c = with_lr(replace(config, rule=rule, rule_params={}), note_lr(rule) * lr_scale)
+    mb = main_beta(c)
+    if mb is not None and beta_steps:
+        p, value = mb
+        for _ in range(abs(beta_steps)):
+            value = p.nudge(value, 1 if beta_steps > 0 else -1)
+        c = replace(c, rule_params={**c.rule_params, p.name: value})
+    return c
+
+
+def plans_for(view: str, base: TrainConfig, num_train: int, lr_scale: float = 1.0, beta_steps: int = 0) -> list[Plan]:
+    """The runs a view trains. ``base`` is the single view's config; the compare and study views take
+    the net, data and schedule from it, each rule at the note's lr times ``lr_scale`` and its main beta
+    nudged ``beta_steps`` times from the registry default."""
+    if view == "single":
+        return [Plan(get_rule(base.rule).name, "", base)]
+    if view == "compare":
+        return [Plan(rule, rule, scaled_rule(base, rule, lr_scale, beta_steps), RULE_COLORS[rule])
+                for rule in COMPARE_RULES]
+    if view == "effective":
+        mb, sb = effective_batches(num_train, base.batch_size)
+        n = num_train // sb * sb
+        steps = base.epochs * (n // mb)
+        every = max(1, steps // EFFECTIVE_ACC_POINTS)
+        out = []
+        for rule, batch, epochs, color in (("sgd", sb, base.epochs * EFFECTIVE_BATCH_FACTOR, "cyan"),
+                                           ("sgd_momentum", mb, base.epochs, "orange")):
+            group = f"{rule} batch {batch}"
+            for seed in EFFECTIVE_SEEDS:
+                c = replace(scaled_rule(base, rule, lr_scale, beta_steps), batch_size=batch, epochs=epochs, seed=seed,
+                            num_train=n, log_acc_iteration=every)
+                if c.schedule != "constant":  # same shape over the run's steps for both settings
+                    c = with_schedule(c, c.schedule)
+                out.append(Plan(f"{rule} seed {seed}", group, c, color))
+        return out
+    raise ValueError(view)
+
+
+# ---------------------------------------------------------------------------------------------
+# training (thread-safe) and frozen snapshots for the charts
+
+
+@dataclass(frozen=True)
+class TrackData:
+    """A frozen copy of one run's histories (what the charts draw; also what a ghost keeps)."""
+
+    label: str
+    group: str
+    color: str
+    rule: str
+    config: TrainConfig
+    iterations_per_epoch: int
+    num_iterations: int
+    t: int
+    epoch: int
+    done: bool
+    diverged_at: int | None
+    loss: np.ndarray
+    lr: np.ndarray
+    planned_lr: np.ndarray
+    ratios: np.ndarray  # (iterations, layers)
+    acc_iteration: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    best_val_acc: float
+
+    @property
+    def acc_epoch(self) -> np.ndarray:
+        """Accuracy checks in epochs (a check after iteration t is at (t + 1) / iterations per epoch)."""
+        return (self.acc_iteration + 1) / self.iterations_per_epoch
+
+    @property
+    def loss_ewa(self) -> np.ndarray:
+        return ewa(self.loss, ewa_beta(self.config), bias_correction=True) if self.loss.size else self.loss
+
+    @property
+    def mean_log_ratio(self) -> np.ndarray:
+        """The mean over layers of log10 ||dW|| / ||W|| per iteration."""
+        return np.mean(log10(self.ratios), axis=1) if self.ratios.size else np.zeros(0)
+
+
+def log10(a: np.ndarray) -> np.ndarray:
+    """log10 of positive values, nan elsewhere (the charts drop nan)."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(all="ignore"):
+        return np.where(a > 0, np.log10(np.where(a > 0, a, 1.0)), np.nan)
+
+
+class Track:
+    def __init__(self, plan: Plan, solver: Solver) -> None:
+        self.plan = plan
+        self.solver = solver
+        s = solver
+        epochs = np.arange(s.num_iterations) // s.iterations_per_epoch
+        self.planned_lr = s.schedule.lrs(epochs, s.hp["lr"], s.schedule_hp)
+
+    def data(self) -> TrackData:
+        s = self.solver
+        diverged = len(s.loss_history) - 1 if s.diverged else None
+        return TrackData(
+            self.plan.label, self.plan.group, self.plan.color, s.update_rule, self.plan.config,
+            s.iterations_per_epoch, s.num_iterations, s.t, s.epoch, s.done, diverged,
+            np.asarray(s.loss_history, dtype=float), np.asarray(s.lr_history, dtype=float), self.planned_lr,
+            s.update_ratio_history, np.asarray(s.log_acc_iteration_history, dtype=float),
+            np.asarray(s.train_acc_history, dtype=float), np.asarray(s.val_acc_history, dtype=float),
+            float(s.best_val_acc),
+        )
+
+
+class TrainingJob:
+    """The solvers of one view, trained in lockstep; safe to train in one thread and read in another.
+
+    ``version`` counts the steps taken, so a reader knows when there is something new to draw.
+    """
+
+    def __init__(self, tracks: Sequence[Track]) -> None:
+        self.tracks = list(tracks)
+        self.lock = threading.Lock()
+        self.version = 0
+        #: set by the UI; a worker trains while it is True and stops at the next step when not
+        self.running = False
+        #: True while a worker thread is inside :meth:`train_while_running`
+        self.active = False
+
+    @property
+    def done(self) -> bool:
+        return all(t.solver.done for t in self.tracks)
+
+    @property
+    def stepped(self) -> bool:
+        return any(t.solver.t for t in self.tracks)
+
+    def _round(self) -> int:
+        taken = 0
+        for track in self.tracks:
+            with self.lock:
+                if track.solver.done:
+                    continue
+                track.solver.step()
+                self.version += 1
+                taken += 1
+        return taken
+
+    def train_rounds(self, rounds: int) -> int:
+        """Train every unfinished solver ``rounds`` iterations (a deterministic slice)."""
+        taken = 0
+        for _ in range(rounds):
+            n = self._round()
+            if not n:
+                break
+            taken += n
+        return taken
+
+    def train_for(self, budget: float, clock: Callable[[], float] = time.perf_counter) -> int:
+        """Train whole rounds until ``budget`` seconds are spent (at least one round)."""
+        start = clock()
+        taken = 0
+        while self.running and not self.done:
+            taken += self._round()
+            if clock() - start >= budget:
+                break
+        return taken
+
+    def train_while_running(self) -> None:
+        """The worker's body: slices until paused, finished or replaced."""
+        self.active = True
+        try:
+            while self.running and not self.done:
+                self.train_for(WORKER_BUDGET)
+                time.sleep(0.001)  # hand the GIL to the UI thread between slices
+        finally:
+            self.active = False
+
+    def snapshot(self) -> tuple[int, list[TrackData]]:
+        with self.lock:
+            return self.version, [t.data() for t in self.tracks]
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+def _num(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}f}" if math.isfinite(x) else "-"
+
+
+def hidden_text(hidden: Sequence[int]) -> str:
+    h = list(hidden)
+    return f"{h[0]}×{len(h)}" if len(set(h)) == 1 and len(h) > 1 else ",".join(map(str, h))
+
+
+def rule_items(config: TrainConfig, style: str = "bold cyan", prefix: str = "", extra: str = "") -> list[tuple[str, str]]:
+    """The rule (by the name it was given: the note's ``sgd`` is the registry's ``gd``) and every hyper-parameter."""
+    rule = get_rule(config.rule)
+    params = params_text(rule.params, rule.hparams(config.rule_params))
+    return _head(prefix + config.rule, extra, params, style)
+
+
+def schedule_items(config: TrainConfig) -> list[tuple[str, str]]:
+    sched = get_schedule(config.schedule)
+    params = params_text(sched.params, sched.hparams(config.schedule_params))
+    return [(" ".join([f"{sched.name} schedule"] + params[:1]), "")] + [(p, "") for p in params[1:]]
+
+
+def state_item(tracks: Sequence[TrackData], running: bool) -> tuple[str, str]:
+    diverged = [t for t in tracks if t.diverged_at is not None]
+    if len(tracks) == 1 and diverged:
+        return f"✖ diverged at iteration {diverged[0].diverged_at}", "bold red"
+    if tracks and all(t.done for t in tracks):
+        return ("✔ done" + (f" ({len(diverged)} diverged)" if diverged else ""), "bold green")
+    return ("▶ training", "bold green") if running else ("⏸ paused", "bold yellow")
+
+
+def progress_items(view: str, tracks: Sequence[TrackData]) -> list[tuple[str, str]]:
+    if not tracks:
+        return []
+    t0 = tracks[0]
+    if view == "effective":
+        return [(f"step {min(t.t for t in tracks)}/{t0.num_iterations} each", "bold")]
+    return [(f"epoch {t0.epoch}/{t0.config.epochs}", "bold"), (f"it {t0.t}/{t0.num_iterations}", "bold")]
+
+
+def short_rule_items(config: TrainConfig, style: str, prefix: str = "", extra: str = "") -> list[tuple[str, str]]:
+    """The rule with its lr and main beta only (compare and study views: the rest are registry defaults)."""
+    rule = get_rule(config.rule)
+    hp = rule.hparams(config.rule_params)
+    shown = [p for p in rule.params if p.name in ("lr", rule.main_beta)]
+    return _head(prefix + config.rule, extra, params_text(shown, hp), style)
+
+
+def _head(name: str, extra: str, params: list[str], style: str) -> list[tuple[str, str]]:
+    """``name extra first-param`` as one item (wraps as a unit), then one item per further param."""
+    head = " ".join(t for t in (name, extra, *params[:1]) if t)
+    return [(head, style)] + [(p, "") for p in params[1:]]
+
+
+def status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks: Sequence[TrackData],
+                 running: bool) -> list[tuple[str, str]]:
+    """The status line: view, state, progress, dataset, net, batch, rules with their hyper-parameters,
+    schedule. The single view lists every hyper-parameter; the compare and study views the lr and the
+    main beta of each rule (their other hyper-parameters are the registry's defaults)."""
+    first = plans[0].config
+    n_train = first.num_train or data.X_train.shape[0]
+    items = [(VIEW_TITLES[view], "bold reverse"), state_item(tracks, running), *progress_items(view, tracks),
+             (f"{data.name} {n_train} train / {data.X_val.shape[0]} val", "bold"),
+             (f"net {data.num_features}→[{hidden_text(first.hidden)}]→{data.num_classes}", ""),
+             (f"weight scale {first.weight_scale:g}", ""),
+             (first.dtype, "")]
+    if view == "single":
+        items.append((f"batch {first.batch_size}", ""))
+        items += rule_items(first)
+    elif view == "compare":
+        items.append((f"batch {first.batch_size}", ""))
+        for i, p in enumerate(plans):
+            items += short_rule_items(p.config, text_style(p.color), prefix="│ " if i else "")
+        items.append(("│", ""))
+    else:
+        seen: dict[str, Plan] = {}
+        for p in plans:
+            seen.setdefault(p.group, p)
+        for p in seen.values():
+            c = p.config
+            items += short_rule_items(c, text_style(p.color), extra=f"batch {c.batch_size} × {c.epochs} epochs")
+        items.append(("seeds " + ",".join(str(s) for s in EFFECTIVE_SEEDS), ""))
+    items += schedule_items(first)
+    return items
+
+
+def _last(a: np.ndarray) -> float:
+    return float(a[-1]) if a.size else float("nan")
+
+
+def info_items(view: str, tracks: Sequence[TrackData], ghost: TrackData | None) -> list[tuple[str, str]]:
+    """The line under the status: the latest numbers, or the study's summary."""
+    if not tracks:
+        return []
+    if view == "single":
+        t = tracks[0]
+        items = [(f"loss {_num(_last(t.loss))}", ""), (f"EWA {_num(_last(t.loss_ewa))}", ""),
+                 (f"train acc {_num(_last(t.train_acc))}", ""), (f"val acc {_num(_last(t.val_acc))}", ""),
+                 (f"best val {_num(t.best_val_acc)}", "")]
+        if ghost is not None:
+            items.append((f"ghost ({ghost_label(ghost)}): train {_num(_last(ghost.train_acc))} "
+                          f"val {_num(_last(ghost.val_acc))}", "dim"))
+        return items
+    if view == "compare":
+        items = [("final" if all(t.done for t in tracks) else "now", "bold")]
+        for t in tracks:
+            text = f"{t.label}: train {_num(_last(t.train_acc))} val {_num(_last(t.val_acc))}"
+            if t.diverged_at is not None:
+                text += f" ✖ diverged at {t.diverged_at}"
+            items.append((text, text_style(t.color)))
+        return items
+    return effective_summary(tracks)
+
+
+def group_tracks(tracks: Sequence[TrackData]) -> dict[str, list[TrackData]]:
+    out: dict[str, list[TrackData]] = {}
+    for t in tracks:
+        out.setdefault(t.group, []).append(t)
+    return out
+
+
+def effective_summary(tracks: Sequence[TrackData]) -> list[tuple[str, str]]:
+    """Average final training accuracy per setting and their relative error (the note's < 0.04)."""
+    groups = group_tracks(tracks)
+    done = all(t.done for t in tracks)
+    items = [("final" if done else "so far", "bold")]
+    avgs = []
+    for group, ts in groups.items():
+        finals = [_last(t.train_acc) for t in ts]
+        avg = float(np.mean(finals)) if all(math.isfinite(f) for f in finals) else float("nan")
+        avgs.append(avg)
+        items.append((f"{group}: mean train acc {_num(avg)} (min {_num(min(finals))}, max {_num(max(finals))})",
+                      text_style(ts[0].color)))
+    if done and len(avgs) == 2 and all(math.isfinite(a) for a in avgs):
+        err = rel_error(*avgs)
+        verdict = "< 0.04: similar" if err < 0.04 else ">= 0.04: not similar"
+        items.append((f"relative error {err:.4f} ({verdict})", "bold reverse" if err < 0.04 else "bold red"))
+    elif not done:
+        items.append(("relative error when all six runs are done", "dim"))
+    return items
+
+
+def ghost_label(g: TrackData) -> str:
+    return f"{g.rule} lr {current_lr(g.config):g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the screen
+
+
+def _cycle(names: Sequence[str], current: str, direction: int) -> str:
+    names = list(names)
+    i = names.index(current) if current in names else -1
+    return names[(i + direction) % len(names)]
+
+
+class NetworkScreen(ModalScreen[None]):
+    """Train the note's network live; switch rule, beta, lr and schedule; compare; the batch study."""
+
+    CSS_PATH = "network.tcss"
+    HELP_TITLE = "network lab"
+
+    BINDINGS = [
+        Binding("space", "toggle_run", "run/pause"),
+        Binding("n", "slice", "train a slice"),
+        Binding("r", "restart", "restart"),
+        Binding("u", "rule(1)", "rule", key_display="u/U"),
+        Binding("U", "rule(-1)", "previous rule", show=False),
+        Binding("b", "beta(1)", "β", key_display="b/B"),
+        Binding("B", "beta(-1)", "β down", show=False),
+        Binding("l", "lr(2.0)", "lr ×2 ÷2", key_display="l/L"),
+        Binding("L", "lr(0.5)", "lr ÷2", show=False),
+        Binding("d", "schedule(1)", "schedule", key_display="d/D"),
+        Binding("D", "schedule(-1)", "previous schedule", show=False),
+        Binding("c", "view('compare')", "compare rules"),
+        Binding("f", "view('effective')", "effective batch"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("escape,t", "close", "back", key_display="esc"),
+        Binding("q", "app.quit", "quit", show=False),
+    ]
+
+    def __init__(self, config: TrainConfig | None = None, *, data: Dataset | None = None, autorun: bool = True,
+                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.autorun = autorun
+        self._fixed_data = data
+        self._datasets: dict[str, Dataset] = {}
+        config = config or default_config()
+        if config.schedule != "constant" and not config.schedule_params:
+            config = with_schedule(config, config.schedule)
+        #: the single view's settings; the compare and study views take net, data and schedule from it
+        self.base = config
+        self.view = "single"
+        #: compare and study views: every rule's lr is the note's times lr_scale, its beta nudged beta_steps times
+        self.lr_scale = 1.0
+        self.beta_steps = 0
+        self.plans: list[Plan] = []
+        self.job: TrainingJob | None = None
+        self.ghost: TrackData | None = None
+        #: the user's wish: train (space) or stay paused; a change of setting keeps it
+        self.wants_running = autorun
+        self._worker: Worker | None = None
+        self._timer: Timer | None = None
+        self._drawn: object = None
+        self._ready = False
+        self.error: str | None = None
+        self._start("single", config, ghost=False)
+
+    # -- data and jobs ----------------------------------------------------------------------------
+    def dataset(self, config: TrainConfig) -> Dataset:
+        if self._fixed_data is not None:
+            data = self._fixed_data
+        else:
+            key = f"{config.dataset}#{config.data_seed}"
+            if key not in self._datasets:
+                self._datasets[key] = load_dataset(config.dataset, seed=config.data_seed)
+            data = self._datasets[key]
+        return data.subset(config.num_train) if config.num_train else data
+
+    def _start(self, view: str, base: TrainConfig, lr_scale: float = 1.0, beta_steps: int = 0,
+               ghost: bool = True) -> bool:
+        """Train a fresh job for ``view``; the old single run becomes the ghost. False (and nothing
+        changes) when the settings are rejected."""
+        try:
+            full = self.dataset(replace(base, num_train=None))
+            plans = plans_for(view, base, full.X_train.shape[0], lr_scale, beta_steps)
+            tracks = []
+            for p in plans:
+                p.config.validate()
+                tracks.append(Track(p, p.config.build(data=self.dataset(p.config))))
+        except (ParamError, DatasetError) as exc:
+            self.error = str(exc)
+            if self._ready:
+                self.notify(str(exc), severity="error", title="not changed")
+            return False
+        old = self.job
+        if old is not None:
+            old.running = False
+            if ghost and self.view == "single" and view == "single" and old.stepped:
+                self.ghost = old.snapshot()[1][0]
+        if view != "single":
+            self.ghost = None
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        self.view, self.base, self.lr_scale, self.beta_steps = view, base, lr_scale, beta_steps
+        self.plans, self.job = plans, TrainingJob(tracks)
+        self.error = None
+        if self._ready:
+            self._sync_training()
+            self.redraw()
+        return True
+
+    # -- compose and lifecycle --------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield WrapLine(id="net-status")
+        yield WrapLine(id="net-info")
+        with Grid(id="net-charts"):
+            yield Chart("Loss", xlabel="iteration", id="net-loss")
+            yield Chart("Accuracy", xlabel="epoch", id="net-acc")
+            yield Chart("Learning rate", xlabel="iteration", id="net-lr")
+            yield Chart("Update / weight", xlabel="iteration", id="net-ratio")
+        yield Static("", id="net-too-small")
+        yield KeyHints(id="net-hints")
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self._apply_size(self.app.size.width, self.app.size.height)
+        if self.error:
+            self.notify(self.error, severity="error")
+        self._sync_training()
+        self.redraw()
+        self.call_after_refresh(self.redraw)
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+        self.call_after_refresh(self.redraw)  # chart titles fit the new chart widths
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        self.query_one("#net-too-small", Static).update(
+            f"terminal too small for the network lab (need {MIN_SIZE[0]}x{MIN_SIZE[1]}, have {width}x{height})")
+
+    def on_unmount(self) -> None:
+        self._stop_training()
+
+    # -- training in a worker ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while the screen trains (or, with autorun off, would train) on its own."""
+        return self.wants_running and self.job is not None and not self.job.done
+
+    def _sync_training(self) -> None:
+        """Start the worker and the redraw timer exactly while the screen should train."""
+        job = self.job
+        if job is None:
+            return
+        job.running = self.running and self.autorun
+        if job.running and (self._worker is None or self._worker.is_finished):
+            self._worker = self.run_worker(job.train_while_running, name="network training", group="network",
+                                           thread=True, exclusive=True, exit_on_error=False)
+        if job.running and self._timer is None:
+            self._timer = self.set_interval(1.0 / FRAME_RATE, self._tick, name="network-redraw")
+
+    def _stop_training(self) -> None:
+        if self.job is not None:
+            self.job.running = False
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _tick(self) -> None:
+        """The one UI timer: redraw when the job moved; stop when the worker has stopped."""
+        job = self.job
+        idle = job is None or (not job.active and (self._worker is None or self._worker.is_finished))
+        self.redraw()
+        if idle and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker:
+            return
+        if event.state == WorkerState.ERROR:
+            self.wants_running = False
+            self.notify(f"training stopped: {event.worker.error}", severity="error")
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.redraw()
+
+    # -- actions ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rule" and self.view != "single":
+            return False  # the compared rules and the study's two rules are fixed
+        return True
+
+    def action_toggle_run(self) -> None:
+        if self.job is not None and self.job.done:  # a finished run starts again
+            self.wants_running = True
+            self.action_restart()
+            return
+        self.wants_running = not self.wants_running
+        self._sync_training()
+        self.redraw()
+
+    def action_slice(self) -> None:
+        """Pause and train one slice of :data:`SLICE_ROUNDS` iterations here, synchronously."""
+        self.wants_running = False
+        self._sync_training()
+        if self.job is not None:
+            if self.job.done:
+                self.notify("this run is done: r restarts it", severity="warning")
+            self.job.train_rounds(SLICE_ROUNDS)
+        self.redraw()
+
+    def action_restart(self) -> None:
+        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False)
+
+    def action_rule(self, direction: int) -> None:
+        name = _cycle(list(RULES), get_rule(self.base.rule).name, direction)
+        self._start("single", scaled_rule(self.base, name))
+
+    def action_beta(self, direction: int) -> None:
+        if self.view != "single":
+            moved = [p for p in self.plans if main_beta(p.config) is not None
+                     and main_beta(p.config)[0].nudge(main_beta(p.config)[1], direction) != main_beta(p.config)[1]]
+            if not moved:
+                self.notify("β is at the end of its range")
+                return
+            self._start(self.view, self.base, self.lr_scale, self.beta_steps + direction)
+            return
+        mb = main_beta(self.base)
+        if mb is None:
+            self.notify(f"{get_rule(self.base.rule).name} has no β (try u for another rule)")
+            return
+        p, value = mb
+        new = p.nudge(value, direction)
+        if new == value:
+            self.notify(f"{p.label} is at the end of its range")
+            return
+        self._start("single", replace(self.base, rule_params={**self.base.rule_params, p.name: new}))
+
+    def action_lr(self, factor: float) -> None:
+        if self.view != "single":
+            self._start(self.view, self.base, self.lr_scale * factor, self.beta_steps)
+            return
+        self._start("single", with_lr(self.base, current_lr(self.base) * factor))
+
+    def action_schedule(self, direction: int) -> None:
+        name = _cycle(list(SCHEDULES), self.base.schedule, direction)
+        self._start(self.view, with_schedule(self.base, name), self.lr_scale, self.beta_steps)
+
+    def action_view(self, view: str) -> None:
+        """``c``/``f``: open that view (the note's settings), or go back to the single run."""
+        self._start("single" if self.view == view else view, self.base, ghost=False)
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_close(self) -> None:
+        self._stop_training()
+        self.dismiss(None)
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        if not self._ready or self.job is None:
+            return
+        version, tracks = self.job.snapshot()
+        sizes = tuple(c.size for c in self.query(Chart))
+        state = (id(self.job), version, self.running, self.view, self.ghost is not None, sizes)
+        self.query_one("#net-status", WrapLine).set_items(
+            status_items(self.view, self.dataset(self.plans[0].config), self.plans, tracks, self.running))
+        self.query_one("#net-info", WrapLine).set_items(info_items(self.view, tracks, self.ghost))
+        self.query_one("#net-hints", KeyHints).show(self.key_hints())
+        if state == self._drawn:
+            return
+        self._drawn = state
+        key = (id(self.job), self.view)
+        self.query_one("#net-acc", Chart).xlabel = "iteration" if self.view == "effective" else "epoch"
+        if self.view == "effective":
+            self._draw_effective(tracks, key)
+        else:
+            self._draw_runs(tracks, key)
+
+    def key_hints(self) -> list[tuple[str, str]]:
+        out = []
+        for b in self.BINDINGS:
+            if not isinstance(b, Binding) or not b.show:
+                continue
+            action = b.action.partition("(")[0]
+            if self.check_action(action, ()) is False:
+                continue
+            desc = b.description
+            if action == "view" and b.action == f"view({self.view!r})":
+                desc = "single run"
+            out.append((b.key_display or b.key, desc))
+        return out
+
+    def _title(self, chart: Chart, long: str, short: str) -> str:
+        return long if len(long) + 4 <= chart.size.width or chart.size.width == 0 else short
+
+    def _draw_runs(self, tracks: list[TrackData], key: object) -> None:
+        compare = self.view == "compare"
+        ghost = [self.ghost] if self.ghost is not None and not compare else []
+        loss = self.query_one("#net-loss", Chart)
+        lines = [Line(np.arange(g.loss.size), g.loss_ewa, "previous", dim=True) for g in ghost]
+        if compare:
+            lines += [Line(np.arange(t.loss.size), t.loss_ewa, t.label, color=t.color) for t in tracks]
+            beta = DEFAULT_EWA_BETA
+        else:
+            t = tracks[0]
+            beta = ewa_beta(t.config)
+            x = np.arange(t.loss.size)
+            lines += [Line(x, t.loss, "loss", color="blue", marker="dot", kind="scatter"),
+                      Line(x, t.loss_ewa, "EWA", color="orange")]
+        b = format_value(main_beta(tracks[0].config)[0], beta) if main_beta(tracks[0].config) else f"{beta:g}"
+        loss.show(lines, key=key, title=self._title(
+            loss, f"Training loss per iteration · EWA β {b} bias-corrected", f"Loss · EWA β {b}"))
+
+        acc = self.query_one("#net-acc", Chart)
+        lines = []
+        for g in ghost:
+            lines += [Line(g.acc_epoch, g.train_acc, "previous", dim=True), Line(g.acc_epoch, g.val_acc, dim=True)]
+        if compare:
+            for t in tracks:
+                lines += [Line(t.acc_epoch, t.train_acc, t.label, color=t.color),
+                          Line(t.acc_epoch, t.val_acc, color=t.color, marker="dot", kind="scatter")]
+            long, short = "Accuracy per epoch · line train · dots val", "Accuracy · train ─ val •"
+        else:
+            t = tracks[0]
+            lines += [Line(t.acc_epoch, t.train_acc, "train", color="cyan"),
+                      Line(t.acc_epoch, t.val_acc, "val", color="green", marker="hd")]
+            long, short = "Accuracy per epoch · train · validation", "Accuracy · train · val"
+        xmax = max(t.config.epochs for t in tracks)
+        acc.show(lines, key=key, ylim=(0, 1), xlim=(0, xmax), title=self._title(acc, long, short))
+
+        lr = self.query_one("#net-lr", Chart)
+        lines = [Line(np.arange(g.lr.size), log10(g.lr), dim=True) for g in ghost]
+        for t in tracks:
+            lines.append(Line(np.arange(t.planned_lr.size), log10(t.planned_lr), dim=True))
+        for t in tracks:
+            lines.append(Line(np.arange(t.lr.size), log10(t.lr), t.label if compare else "", color=t.color))
+        lr.show(lines, key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t (dim: planned)",
+                                                                          "log10 lr (dim: planned)"))
+
+        ratio = self.query_one("#net-ratio", Chart)
+        lines = [Line(np.arange(g.ratios.shape[0]), g.mean_log_ratio, "previous", dim=True) for g in ghost]
+        if compare:
+            lines += [Line(np.arange(t.ratios.shape[0]), t.mean_log_ratio, t.label, color=t.color) for t in tracks]
+            long, short = "Update size log10 ‖ΔW‖/‖W‖ · mean of layers", "log10 ‖ΔW‖/‖W‖"
+        else:
+            t = tracks[0]
+            x = np.arange(t.ratios.shape[0])
+            lines += [Line(x, log10(t.ratios[:, i]), f"W{i + 1}") for i in range(t.ratios.shape[1])]
+            long, short = "Update size per layer log10 ‖ΔW‖/‖W‖ (— 1e-3)", "log10 ‖ΔW‖/‖W‖"
+        ratio.show(lines, key=key, hlines=(-3.0,), title=self._title(ratio, long, short))
+
+    def _draw_effective(self, tracks: list[TrackData], key: object) -> None:
+        groups = group_tracks(tracks)
+
+        def band(chart_id: str, series: Callable[[TrackData], tuple[np.ndarray, np.ndarray]], **opts: Any) -> None:
+            bands, means = [], []  # every band under every mean
+            for group, ts in groups.items():
+                mean, lo, hi, x = _band([series(t) for t in ts])
+                color = ts[0].color
+                dark = BAND_COLORS.get(color, color)
+                bands += [Line(x, lo, color=dark, marker="dot"), Line(x, hi, color=dark, marker="dot")]
+                means.append(Line(x, mean, group, color=color))
+            self.query_one(chart_id, Chart).show(bands + means, key=key, **opts)
+
+        loss = self.query_one("#net-loss", Chart)
+        band("#net-loss", lambda t: (np.arange(t.loss.size), t.loss_ewa), title=self._title(
+            loss, "Loss EWA · mean of 3 seeds, min-max band", "Loss EWA · mean, band"))
+        acc = self.query_one("#net-acc", Chart)
+        band("#net-acc", lambda t: (t.acc_iteration, t.train_acc), ylim=(0, 1), title=self._title(
+            acc, "Train accuracy per step · mean, min-max band", "Train acc · mean, band"))
+        lr = self.query_one("#net-lr", Chart)
+        lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), group, color=ts[0].color)
+                 for group, ts in groups.items()]
+        lr.show(lines, key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t", "log10 lr"))
+        ratio = self.query_one("#net-ratio", Chart)
+        band("#net-ratio", lambda t: (np.arange(t.ratios.shape[0]), t.mean_log_ratio), hlines=(-3.0,),
+             title=self._title(ratio, "Update size log10 ‖ΔW‖/‖W‖ · mean of layers", "log10 ‖ΔW‖/‖W‖"))
+
+
+def _lr_ylim(lines: Sequence[Line]) -> tuple[float, float] | None:
+    """Half a decade around every rate drawn: a constant rate sits mid-chart, not on an edge."""
+    ys = [ln.y[np.isfinite(ln.y)] for ln in lines]
+    ys = [y for y in ys if y.size]
+    if not ys:
+        return None
+    lo, hi = min(float(y.min()) for y in ys), max(float(y.max()) for y in ys)
+    return lo - 0.5, hi + 0.5
+
+
+def _band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max over runs, cut to the shortest (a diverged run stops early)."""
+    n = min(y.shape[0] for _, y in series)
+    if n == 0:
+        e = np.zeros(0)
+        return e, e, e, e
+    ys = np.array([np.asarray(y[:n], dtype=float) for _, y in series])
+    with np.errstate(all="ignore"):
+        return ys.mean(axis=0), ys.min(axis=0), ys.max(axis=0), np.asarray(series[0][0][:n], dtype=float)
+
+
+if __name__ == "__main__":  # manual run: python -m tui.screens.network
+    from textual.app import App
+
+    class _Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(NetworkScreen(), lambda _: self.exit())
+
+    _Host().run()
