@@ -248,3 +248,95 @@ def test_bindings_have_hints():
                 "c", "e", "question_mark", "q", "t", "a", "x"):
         assert key in keys
     assert all(b.description for b in DescentApp.BINDINGS)
+
+
+def test_ewa_lab_and_help_open_and_escape_returns():
+    from tui.screens.ewa_lab import EwaLabScreen
+    from tui.screens.help import HelpScreen
+
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            for key, screen_type in (("e", EwaLabScreen), ("question_mark", HelpScreen)):
+                await pilot.press(key)
+                await pilot.pause()
+                assert isinstance(app.screen, screen_type)
+                await pilot.press("n")  # a lab key does nothing under another screen
+                assert app.lab.k == 0
+                await pilot.press("escape")
+                await pilot.pause()
+                assert isinstance(app.screen, LabScreen)
+            await pilot.press("n")
+            assert app.lab.k == 1
+    run(go())
+
+
+def _builds(app):
+    screen = app.screen
+    return {w.id: w.builds for w in screen.query("Chart, Landscape")}
+
+
+def test_paused_app_does_no_work():
+    async def go():
+        app = DescentApp()  # autorun: steps and draws on its own timer
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.3)
+            assert app.lab.running and app._timer is not None
+            await pilot.press("space")
+            for _ in range(20):  # let the rest of the frame's charts be drawn
+                await pilot.pause(0.05)
+                if app._drawn_all:
+                    break
+            assert not app.lab.running and app._timer is None and app._drawn_all
+            k, builds = app.lab.k, _builds(app)
+            await pilot.pause(0.5)
+            assert app.lab.k == k  # no steps
+            assert _builds(app) == builds  # and no chart rebuilt
+            await pilot.press("n")  # one step: every shown chart rebuilt once, then quiet again
+            for _ in range(20):
+                await pilot.pause(0.05)
+                if app._drawn_all:
+                    break
+            after = _builds(app)
+            assert app.lab.k == k + 1
+            assert all(after[name] == builds[name] + 1 for name in app.screen.shown_charts)
+            await pilot.pause(0.3)
+            assert _builds(app) == after
+    run(go())
+
+
+def test_fast_chart_drawing_matches_plotext():
+    """The charts rasterise their series themselves (tui/charts.py: raster_series); the result
+    must be exactly what plotext draws from the same lines, in colour and in NO_COLOR."""
+    from tui.charts import Chart
+
+    def styled(text):
+        per = [None] * len(text.plain)
+        for span in text.spans:
+            for i in range(span.start, span.end):
+                per[i] = str(span.style)
+        return text.plain, per
+
+    async def go(settings, keys, size, mono):
+        app = DescentApp(settings, autorun=False)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press(*keys)
+            await pilot.pause()
+            charts = [c for c in app.screen.query(Chart) if c.display]
+            assert charts
+            for chart in charts:
+                w, h = chart.size.width, chart.size.height
+                fast = chart._build(w, h, mono, fast=True)
+                assert chart._fast_ok, chart.id
+                assert styled(fast) == styled(chart._build(w, h, mono, fast=False)), chart.id
+
+    cases = [
+        (None, ["n"] * 30, (160, 48)),
+        (None, ["c"] + ["n"] * 40, (160, 48)),
+        (None, ["n"] * 20 + ["L"] + ["n"] * 10, (80, 24)),
+        (NOTES_GD, ["l"] + ["n"] * 12, (160, 48)),
+        (Settings("rosenbrock", "adam", rule_params={"lr": 1e-2}), ["n"] * 300, (110, 32)),
+    ]
+    for settings, keys, size in cases:
+        for mono in (False, True):
+            run(go(settings, keys, size, mono))

@@ -45,3 +45,11 @@ def test_too_small(snap_compare):
 def test_rosenbrock_adam_medium(snap_compare):
     app = DescentApp(Settings("rosenbrock", "adam", rule_params={"lr": 1e-2}), autorun=False)
     assert snap_compare(app, terminal_size=(110, 32), press=["n"] * 25)
+
+
+def test_no_color_markers(snap_compare, monkeypatch):
+    # NO_COLOR: every colour is gone, so the compared series must differ by their markers
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = DescentApp(autorun=False)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(160, 48), press=["c"] + ["n"] * 40)

@@ -32,8 +32,16 @@ from .lab import LabScreen
 #: redraws per second while running (the bytes sent to the terminal scale with it)
 FRAME_RATE = 10
 
-#: seconds of chart building per frame at most (the rest of the charts follow in the next frames)
-FRAME_BUDGET = 0.02
+#: seconds of chart building in one go: a frame's charts are built in slices of about this, each
+#: its own message, so a key press waits for one slice at most, never for a whole frame
+FRAME_BUDGET = 0.008
+
+#: seconds of engine stepping per tick (the engine shares the UI thread: see tui/driver.py)
+STEP_BUDGET = 0.008
+
+#: engine ticks per second while running: several per frame, so max speed keeps the engine
+#: busy ~25% of the time while a key never waits for more than one STEP_BUDGET
+STEP_RATE = 30
 
 #: actions that act on the lab; disabled (and hidden) while another screen is on top
 LAB_ACTIONS = {
@@ -107,8 +115,11 @@ class DescentApp(App):
         self._resume = autorun
         self._timer: Timer | None = None
         self._last_tick = 0.0
+        self._last_frame = 0.0
+        self._stepped = False
         self.first_frame_at: float | None = None
         self._drawn_all = False
+        self._slice_pending = False
 
     # -- lifecycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -126,7 +137,7 @@ class DescentApp(App):
         want = self.autorun and self.lab.running and not self.lab.done
         if want and self._timer is None:
             self._last_tick = time.perf_counter()
-            self._timer = self.set_interval(1.0 / self.frame_rate, self._tick, name="lab-tick")
+            self._timer = self.set_interval(1.0 / max(STEP_RATE, self.frame_rate), self._tick, name="lab-tick")
         elif not want and self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -134,12 +145,16 @@ class DescentApp(App):
     def _tick(self) -> None:
         now = time.perf_counter()
         dt, self._last_tick = now - self._last_tick, now
-        taken = self.lab.advance(min(dt, 0.25))
+        taken = self.lab.advance(min(dt, 0.25), budget=STEP_BUDGET)
+        self._stepped = self._stepped or bool(taken)
         if self.lab.done:
             self.lab.running = False
             self._sync_timer()
             self.redraw()
-        elif taken or not self._drawn_all:
+        elif (self._stepped or not self._drawn_all) and now - self._last_frame >= 0.95 / self.frame_rate:
+            # charts at the bounded frame rate (not at every engine tick)
+            self._last_frame = now
+            self._stepped = False
             self.redraw()
 
     def redraw(self) -> None:
@@ -155,8 +170,15 @@ class DescentApp(App):
             except NoMatches:  # widgets already removed (shutting down)
                 return
             self._drawn_all = done
-            if not done and self._timer is None:  # paused: finish the remaining charts soon
-                self.set_timer(0.02, self.redraw)
+            if not done and not self._slice_pending:
+                # the next slice of charts after any queued key press (call_later posts a message)
+                self._slice_pending = True
+                self.call_later(self._next_slice)
+
+    def _next_slice(self) -> None:
+        self._slice_pending = False
+        if not self._drawn_all:
+            self.redraw()
 
     def redraw_soon(self) -> None:
         """After a key: the text lines now (painted in the next frame), the charts right after.

@@ -19,6 +19,7 @@ import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Span, Text
+from textual.geometry import Region
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
@@ -111,6 +112,8 @@ class Chart(PlotextPlot):
         self._cache: Text | None = None
         #: number of plotext builds so far (tests and the benchmark read it)
         self.builds = 0
+        #: False once plotext laid a canvas out otherwise than :func:`_plan` said (then plotext draws)
+        self._fast_ok = True
 
     # -- public -----------------------------------------------------------------------------------
     def show(self, lines: Sequence[Line], *, xlim=None, ylim=None, hlines=(), vlines=(),
@@ -129,7 +132,7 @@ class Chart(PlotextPlot):
         self._data_key = data_key
         self._lines = lines
         self._opts = {"xlim": xlim, "ylim": ylim, "hlines": tuple(hlines), "vlines": tuple(vlines)}
-        self.refresh()
+        refresh_changed_rows(self)
 
     def clear(self) -> None:
         self.show(())
@@ -145,29 +148,43 @@ class Chart(PlotextPlot):
         cache_key = (self._data_key, width, height, mono, self.app.theme, self.theme)
         if cache_key == self._cache_key and self._cache is not None:
             return self._cache
+        self._rows = None
         if width < 8 or height < 4 or not self._lines:
             text = Text("")  # nothing to plot yet: skip a ~15 ms plotext build of an empty frame
         else:
             text = self._build(width, height, mono)
         self._cache_key, self._cache = cache_key, text
+        #: a comparable key per row of the cached Text (None: rows unknown) and its size
+        self._cache_rows, self._cache_size = self._rows, (width, height)
         return text
 
-    def _build(self, width: int, height: int, mono: bool) -> Text:
+    def _reset_plot(self, width: int, height: int) -> Any:
+        """The widget's one plotext figure, emptied for a new build.
+
+        plotext's ``clear_figure()`` re-creates the figure (and deep-copies a monitor): ~7% of a
+        build. Resetting the monitor's data, axes and labels in place gives the same blank plot.
+        """
         plt = self._plot
-        plt.clear_figure()
+        monitor = getattr(plt, "monitor", None)
+        if monitor is None or not all(hasattr(monitor, a) for a in ("labels_init", "axes_init", "data_init")):
+            plt.clear_figure()  # pragma: no cover - another plotext version
+        else:
+            monitor.labels_init()
+            monitor.axes_init()
+            monitor.data_init()
         plt.plotsize(width, height)
         plt._set_size(width, height)
         plt.theme(self._get_plotext_theme_name(self.app.theme))
-        if self.xlabel and height >= 14:
-            plt.xlabel(self.xlabel)
-        if self.ylabel and width >= 60 and height >= 14:
-            plt.ylabel(self.ylabel)
-        o = self._opts
-        drawn = 0
+        return plt
+
+    def _series(self, width: int, mono: bool) -> list[tuple[list[float], list[float], str, Any, str | None, bool]]:
+        """What to plot, in drawing order: (x, y, marker, colour, label, joined by lines)."""
         # ghosts and dimmed lines first, so the live series are drawn over them
         ordered = [ln for ln in self._lines if ln.dim] + [ln for ln in self._lines if not ln.dim]
+        out = []
         colour_index = 0
         mono_index = 0
+        mono_groups: dict[Any, str] = {}
         for ln in ordered:
             x, y = decimate(ln.x, ln.y, max(width // 2, 8))  # min+max per 2 columns
             if x.shape[0] == 0:
@@ -181,32 +198,288 @@ class Chart(PlotextPlot):
                 color = ln.color
             marker = ln.marker
             if mono and not ln.dim and ln.marker == "braille":
-                marker = MONO_MARKERS[mono_index % len(MONO_MARKERS)]
-                mono_index += 1
+                # lines given one colour (one run's w0 and w1 in compare mode) share one marker
+                group = ln.color if ln.color != "auto" else ("auto", colour_index)
+                if group not in mono_groups:
+                    mono_groups[group] = MONO_MARKERS[mono_index % len(MONO_MARKERS)]
+                    mono_index += 1
+                marker = mono_groups[group]
             elif mono and ln.dim:
                 marker = "dot"
-            draw = plt.scatter if ln.kind == "scatter" else plt.plot
-            draw(x.tolist(), y.tolist(), marker=marker, color=color, label=ln.label or None)
-            drawn += 1
+            out.append((x.tolist(), y.tolist(), marker, color, ln.label or None, ln.kind != "scatter"))
+        return out
+
+    def _build(self, width: int, height: int, mono: bool, fast: bool = True) -> Text:
+        """Build the chart: plotext draws frame, ticks, labels, legend and lines; the series are
+        rasterised here (see :func:`raster_series`) unless ``fast`` is off or it does not apply."""
+        plt = self._reset_plot(width, height)
+        if self.xlabel and height >= 14:
+            plt.xlabel(self.xlabel)
+        if self.ylabel and width >= 60 and height >= 14:
+            plt.ylabel(self.ylabel)
+        o = self._opts
+        series = self._series(width, mono)
+        plan = _plan(plt, series, o, width, height) if fast and self._fast_ok else None
+        if plan is not None:
+            rastered = [raster_series(s, plan) for s in series]
+            if any(s[4] is not None and not r[0] for s, r in zip(series, rastered)):
+                plan = None  # a labelled series with nothing inside: plotext's own way
+        if plan is None:
+            for x, y, marker, color, label, lines in series:
+                draw = plt.plot if lines else plt.scatter
+                draw(x, y, marker=marker, color=color, label=label)
+        else:
+            for (x, y, marker, color, label, lines), (xs, ys, chars) in zip(series, rastered):
+                if label is not None:  # the legend entry: one point under the series' first cell
+                    plt.scatter(xs[:1], ys[:1], marker=marker, color=color, label=label)
+                if xs:
+                    plt.scatter(xs, ys, marker=chars, color=color)
         for h in o.get("hlines", ()):
             if np.isfinite(h):
                 plt.hline(float(h), color=DIM_COLOR)
         for v in o.get("vlines", ()):
             if np.isfinite(v):
                 plt.vline(float(v), color=DIM_COLOR)
-        if o.get("xlim") is not None:
-            plt.xlim(*o["xlim"])
-        if o.get("ylim") is not None:
-            plt.ylim(*o["ylim"])
-        if drawn == 0 and o.get("xlim") is None:
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
+        if plan is not None:
+            plt.xlim(*plan.xlim)
+            plt.ylim(*plan.ylim)
+        else:
+            if o.get("xlim") is not None:
+                plt.xlim(*o["xlim"])
+            if o.get("ylim") is not None:
+                plt.ylim(*o["ylim"])
+            if not series and o.get("xlim") is None:
+                plt.xlim(0, 1)
+                plt.ylim(0, 1)
         self.builds += 1
+        rows: list = []
         try:
-            out = plt.build()
+            text = build_text(plt, rows)
+            self._rows = rows or None
         except Exception:  # plotext can still trip on degenerate ranges; never crash the app
             return Text("(nothing to draw)")
-        return ansi_to_text(out)
+        if plan is not None and not plan.matches(plt.monitor.matrix):
+            self._fast_ok = False  # plotext laid the canvas out differently: never guess again
+            return self._build(width, height, mono, fast=False)
+        return text
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The canvas plotext will lay out: its limits and size in cells (from plotext's own rules)."""
+
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    col_start: int
+    row_start: int
+    width: int
+    height: int
+
+    def matches(self, matrix: Any) -> bool:
+        return (matrix.Cols_canvas == range(self.col_start, self.col_start + self.width)
+                and matrix.Rows_canvas == range(self.row_start, self.row_start + self.height))
+
+
+def _plan(plt: Any, series, opts: dict, width: int, height: int) -> _Plan | None:
+    """Where plotext will put the canvas, computed with plotext's own functions, or None.
+
+    The same limits (``get_lim`` over every series and h/v line), the same y labels (their
+    width sets the canvas width) and the same bars as plotext's ``build_plot``. A build checks
+    the result (:meth:`_Plan.matches`) and falls back to plotext's own drawing if it differs.
+    """
+    from plotext import _utility as pu
+
+    m = plt.monitor
+    if not series or m.xscale[0] != "linear" or m.yscale[0] != "linear" or m.title or m.xlabel[1]:
+        return None
+    if any(s[2] in pu.hd_symbols and s[2] != "braille" for s in series):
+        return None  # other sub-cell markers: plotext's own way
+    xs = [v for s in series for v in s[0]] + [float(v) for v in opts.get("vlines", ()) if np.isfinite(v)]
+    ys = [v for s in series for v in s[1]] + [float(v) for v in opts.get("hlines", ()) if np.isfinite(v)]
+    xlim = tuple(opts["xlim"]) if opts.get("xlim") is not None else tuple(pu.get_lim(xs))
+    ylim = tuple(opts["ylim"]) if opts.get("ylim") is not None else tuple(pu.get_lim(ys))
+    if not (xlim[0] < xlim[1] and ylim[0] < ylim[1]):
+        return None
+    ylabels = pu.add_extra_spaces(pu.get_labels(pu.linspace(*ylim, m.yfrequency[0])), "left")
+    width_ylabels = pu.max_length(ylabels)
+    lowbar = any(v is not None for v in list(m.ylabel) + [m.xlabel[0]])
+    w = width - sum(m.yaxes) - width_ylabels
+    h = height - sum(m.xaxes) - 1 - lowbar  # one row of x tick labels below
+    if w < 2 or h < 2:
+        return None
+    return _Plan((float(xlim[0]), float(xlim[1])), (float(ylim[0]), float(ylim[1])),
+                 width_ylabels + m.yaxes[0], int(lowbar) + 1 + m.xaxes[0], w, h)
+
+
+def _braille_chars() -> list[str]:
+    """plotext's braille character for each 8-bit code (bit ``(3 - row) * 2 + col``, row 0 at the
+    bottom): its own table, completed by Unicode where the table has a gap."""
+    from plotext._dict import braille_codes
+
+    dots = (0x01, 0x08, 0x02, 0x10, 0x04, 0x20, 0x40, 0x80)  # bit order top-left, top-right, ...
+    out = []
+    for code in range(256):
+        bits = tuple((code >> p) & 1 for p in range(8))
+        ch = braille_codes.get(bits)
+        if ch is None:
+            ch = chr(0x2800 + sum(d for p, d in enumerate(dots) if bits[p]))
+        out.append(ch)
+    return out
+
+
+_BRAILLE: list[str] = []
+
+
+def raster_series(s, plan: _Plan) -> tuple[list[float], list[float], list[str]]:
+    """One series as plotext would draw it, as one point per cell with that cell's character.
+
+    Replicates plotext's ``get_matrix_data`` (the same function), ``get_line`` (the same
+    interpolation and truncation), ``hd_group`` and ``remove_outsiders`` with NumPy; returns
+    the cells as data coordinates that plotext maps back to exactly those cells, and their
+    characters. plotext then draws a few hundred single points instead of interpolating and
+    grouping every sub-cell dot in Python (the largest part of a build).
+    """
+    from plotext import _utility as pu
+
+    x, y, marker, _color, _label, lines = s
+    braille = marker == "braille"
+    xf, yf = (2, 4) if braille else (1, 1)
+    px = np.asarray(pu.get_matrix_data(x, plan.xlim, plan.width * xf), dtype=np.int64)
+    py = np.asarray(pu.get_matrix_data(y, plan.ylim, plan.height * yf), dtype=np.int64)
+    if lines and px.shape[0] > 1:
+        x0, y0 = px[:-1], py[:-1]
+        dx, dy = px[1:] - x0, py[1:] - y0
+        counts = np.maximum(np.abs(dx), np.abs(dy))  # points per segment, its last one dropped
+        seg = np.repeat(np.arange(counts.shape[0]), counts)
+        i = np.arange(seg.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+        div = counts[seg].astype(float)
+        # plotext's linspace: lower + i * ((upper - lower) / (length - 1)), then int()
+        qx = np.trunc(x0[seg] + i * (dx[seg] / div)).astype(np.int64)
+        qy = np.trunc(y0[seg] + i * (dy[seg] / div)).astype(np.int64)
+        px = np.append(qx, px[-1])
+        py = np.append(qy, py[-1])
+    cx, cy = px // xf, py // yf
+    inside = (cx >= 0) & (cx < plan.width) & (cy >= 0) & (cy < plan.height)
+    cx, cy, px, py = cx[inside], cy[inside], px[inside], py[inside]
+    if cx.shape[0] == 0:
+        return [], [], []
+    key = cy * plan.width + cx
+    if braille:
+        if not _BRAILLE:
+            _BRAILLE.extend(_braille_chars())
+        bits = np.left_shift(1, (3 - py % 4) * 2 + px % 2)
+        order = np.argsort(key, kind="stable")
+        key, bits = key[order], bits[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        codes = np.bitwise_or.reduceat(bits, starts)
+        cells = key[starts]
+        chars = [_BRAILLE[c] for c in codes.tolist()]
+    else:
+        cells = np.unique(key)
+        ch = pu.marker_codes.get(marker, marker)[0] if marker not in pu.hd_symbols else marker
+        chars = [ch] * cells.shape[0]
+    (x0, x1), (y0, y1) = plan.xlim, plan.ylim
+    col, row = cells % plan.width, cells // plan.width
+    vx = (x0 + col * ((x1 - x0) / (plan.width - 1))).tolist()
+    vy = (y0 + row * ((y1 - y0) / (plan.height - 1))).tolist()
+    return vx, vy, chars
+
+
+def build_text(plt: Any, rows_out: list | None = None) -> Text:
+    """Build a plotext figure straight into a Rich Text.
+
+    plotext's ``build()`` turns its character and colour matrices into an ANSI string (~14% of a
+    build) that then has to be parsed back; reading the matrices skips both. Same characters,
+    same foreground colours as :func:`ansi_to_text` of ``build()`` (backgrounds and styles are
+    dropped there too). Falls back to ``build()`` on a plotext without these internals.
+    """
+    if not (hasattr(plt, "_set_sizes") and hasattr(plt, "_build_matrix")):  # pragma: no cover
+        return ansi_to_text(plt.build())
+    plt._set_sizes()
+    plt._build_matrix()
+    matrix = plt.monitor.matrix
+    return matrix_to_text(matrix.marker, matrix.fullground, rows_out)
+
+
+def matrix_to_text(markers: list[list[str]], colours: list[list[Any]], rows_out: list | None = None) -> Text:
+    """plotext's matrices (row 0 at the bottom) as Text: one span per run of one colour."""
+    plain: list[str] = []
+    spans: list[Span] = []
+    rows: list[tuple] = []
+    pos = 0
+    for chars, fgs in zip(reversed(markers), reversed(colours)):
+        n = len(chars)
+        start = 0
+        runs = []
+        while start < n:
+            fg = fgs[start]
+            end = start + 1
+            while end < n and fgs[end] == fg:
+                end += 1
+            style = _colour_style(fg)
+            if style is not None:
+                spans.append(Span(pos + start, pos + end, style))
+                runs.append((start, end, style))
+            start = end
+        line = "".join(chars)
+        plain.append(line)
+        rows.append((line, tuple(runs)))
+        pos += n + 1
+    text = Text("\n".join(plain), no_wrap=True, overflow="crop")
+    text.spans = spans
+    if rows_out is not None:
+        rows_out.extend(rows)
+    return text
+
+
+_COLOUR_STYLES: dict[Any, Style | None] = {}
+
+
+def _colour_style(fg: Any) -> Style | None:
+    """A plotext colour (name, 0-255 or an RGB tuple) as a Rich foreground style, cached."""
+    key = tuple(fg) if isinstance(fg, list) else fg
+    try:
+        return _COLOUR_STYLES[key]
+    except KeyError:
+        pass
+    from plotext import _utility as pu
+
+    ansi = pu.colors_to_ansi(fg, pu.no_color, pu.no_color) if fg != pu.no_color else ""
+    m = _SGR.search(ansi)
+    style = _fg_style(m.group(1)) if m else None
+    _COLOUR_STYLES[key] = style
+    return style
+
+
+def refresh_changed_rows(widget: Widget) -> None:
+    """Rebuild now and repaint only the rows that changed (fewer bytes to the terminal).
+
+    A live chart often changes a few rows per frame (a new point, a tick label); a whole-widget
+    refresh would resend every row with all of its colour codes. Falls back to a full refresh
+    before the first layout, on a resize and whenever rows cannot be compared.
+    """
+    old = getattr(widget, "_cache_rows", None)
+    old_size = getattr(widget, "_cache_size", None)
+    size = widget.size
+    if old is None or not size.width or not size.height or old_size != (size.width, size.height) \
+            or not widget.is_mounted:
+        widget.refresh()
+        return
+    widget.render()
+    new = getattr(widget, "_cache_rows", None)
+    if new is None or len(new) != len(old):
+        widget.refresh()
+        return
+    y = 0
+    n = len(new)
+    while y < n:
+        if new[y] == old[y]:
+            y += 1
+            continue
+        start = y
+        while y < n and new[y] != old[y]:
+            y += 1
+        widget.refresh(Region(0, start, size.width, y - start))
 
 
 def _tuple_or_none(v) -> tuple | None:
@@ -326,7 +599,7 @@ class Landscape(Widget):
             return
         self._paths_key = pkey
         self._paths = paths
-        self.refresh()
+        refresh_changed_rows(self)
 
     # -- geometry ---------------------------------------------------------------------------------
     def _cells(self, w0: np.ndarray, w1: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -372,19 +645,26 @@ class Landscape(Widget):
         self._cache_key = key
         if width < 4 or height < 2 or self._loss_grid is None:
             self._cache = Text("")
+            self._cache_rows = None
             return self._cache
         self.builds += 1
         self._compute_bands(width, height)
         grid = [row[:] for row in self._bands]
         colour_index = 0
+        mono = bool(getattr(self.app, "no_color", False))
+        live_index = 0
         for p in sorted(self._paths, key=lambda p: not p.dim):
             if p.dim:
                 color, dot = "grey50", "∘"
-            elif p.color == "auto":
-                color, dot = _RICH_PALETTE[colour_index % len(_RICH_PALETTE)], "•"
-                colour_index += 1
             else:
-                color, dot = p.color, "•"
+                # without colour, runs differ by their mark (PATH_MARKS, shown in the legend)
+                dot = PATH_MARKS[live_index % len(PATH_MARKS)] if mono else "•"
+                live_index += 1
+                if p.color == "auto":
+                    color = _RICH_PALETTE[colour_index % len(_RICH_PALETTE)]
+                    colour_index += 1
+                else:
+                    color = p.color
             x, y = decimate(p.w0, p.w1, 4 * width)
             if x.shape[0] == 0:
                 continue
@@ -415,8 +695,12 @@ class Landscape(Widget):
                 run_chars.append(ch)
             text.append("".join(run_chars), style=run_style)
         self._cache = text
+        self._cache_rows, self._cache_size = [tuple(row) for row in grid], (width, height)
         return text
 
+
+#: a live path's mark per run when there is no colour (none of them is a contour character)
+PATH_MARKS = ("•", "×", "▪", "◆")
 
 _RICH_PALETTE = ("bright_cyan", "dark_orange", "bright_green", "bright_magenta")
 

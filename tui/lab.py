@@ -18,7 +18,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Static
 
-from .charts import Chart, Landscape, Line, Path
+from .charts import PATH_MARKS, Chart, Landscape, Line, Path
 from .driver import Lab, Trace, TraceData
 from .status import StatusLine, TheoryLine, WrapLine
 
@@ -124,18 +124,20 @@ class LabScreen(Screen):
         budget and a key press is never stuck behind six plotext builds. Without one (tests,
         snapshots) every chart is updated.
         """
-        self.redraw_text(lab, hints)
+        shown = [c for c in self.shown_charts]
+        state = (lab.version, lab.k, lab.compare, tuple(shown), lab.running, lab.speed_index)
+        new_frame = getattr(self, "_fresh_state", None) != state
+        if budget is None or new_frame:  # a later slice of the same frame: the text is up to date
+            self.redraw_text(lab, hints)
         if getattr(self, "layout_name", "") == "too-small":
             return True
         live = [t.data() for t in lab.traces]
         args = (lab, live, lab.ghosts, lab.compare, lab.version)
-        shown = [c for c in self.shown_charts]
         if budget is None:
             for name in shown:
                 self._update(name, *args)
             return True
-        state = (lab.version, lab.k, lab.compare, tuple(shown))
-        if getattr(self, "_fresh_state", None) != state:
+        if new_frame:
             self._fresh_state = state
             self._fresh: set[str] = set()
         rr = getattr(self, "_rr", 0)
@@ -189,7 +191,11 @@ class LabScreen(Screen):
         paths = [Path(g.w[:, 0], g.w[:, 1], dim=True) for g in ghosts]
         paths += [Path(d.w[:, 0], d.w[:, 1], d.label) for d in live]
         view.show(paths, key=key)
-        legend = "  ".join(f"{i + 1}:{d.label}" for i, d in enumerate(live)) if len(live) > 1 else ""
+        if getattr(self.app, "no_color", False):
+            legend = "  ".join(f"{PATH_MARKS[i % len(PATH_MARKS)]} {d.label}" for i, d in enumerate(live))
+        else:
+            legend = "  ".join(f"{i + 1}:{d.label}" for i, d in enumerate(live))
+        legend = legend if len(live) > 1 else ""
         # a legend that does not fit is left out rather than cut (the loss chart has one too)
         view.border_subtitle = legend if len(legend) + 6 <= view.size.width else ""
 
