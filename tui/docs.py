@@ -118,9 +118,24 @@ def _table(kind: str, items: Iterable[tuple[str, str, str, Iterable[Param]]]) ->
     return out
 
 
+_KEY_NAMES = {"space": "space", "comma": ",", "full_stop": ".", "question_mark": "?"}
+
+
+def keys_table() -> list[str]:
+    """The lab's keys, from ``DescentApp.BINDINGS`` (imported here only: it pulls in Textual)."""
+    from tui.app import DescentApp
+
+    out = ["| key | does |", "|---|---|"]
+    for b in DescentApp.BINDINGS:
+        key = _KEY_NAMES.get(b.key, b.key)
+        out.append(f"| `{_cell(key)}` | {_cell(b.tooltip or b.description)} |")
+    return out
+
+
 def markdown() -> str:
     """The README's generated block (between the markers)."""
-    lines = ["### Presets", "", "| preset | what |", "|---|---|"]
+    lines = ["### Keys of the lab", ""] + keys_table()
+    lines += ["", "### Presets", "", "| preset | what |", "|---|---|"]
     lines += [f"| `{p.name}` | {_cell(p.description)} |" for p in PRESETS.values()]
     lines += ["", "### Rules", ""]
     lines += _table("rule", ((n + "".join(f"` / `{a}" for a in r.aliases), r.title, r.formula, r.params)

@@ -76,7 +76,7 @@ def key_rows(bindings: Iterable[BindingType], key_display: Callable[[Binding], s
     for b in Binding.make_bindings(bindings):
         if b.system:
             continue
-        desc = b.description or b.action.replace("_", " ")
+        desc = b.tooltip or b.description or b.action.replace("_", " ")
         # the key itself, not a footer abbreviation such as "u/U"
         rows.setdefault((b.action, desc), []).append(key_display(dataclasses.replace(b, key_display=None)))
     return [(" ".join(dict.fromkeys(keys)), desc) for (_, desc), keys in rows.items()]
