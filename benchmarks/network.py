@@ -9,7 +9,9 @@ Network: hidden [100]*5, weight scale 5e-2, softmax loss, batch 100, 4000 synthe
   torch  torch.nn + torch.optim on CPU with the same number of threads (skipped if not installed;
          torch is not a dependency of descent-tui)
 
-Each figure is the best of a few epochs after a warm-up epoch. Prints ratios, asserts nothing.
+Each figure is the best of a few epochs after a warm-up epoch; the three versions take turns
+epoch by epoch, so a burst of load from another process hits them alike. Prints ratios, asserts
+nothing.
 Run:  python benchmarks/network.py [--quick]
 """
 
@@ -43,14 +45,17 @@ def data(d: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((N, d)).astype(dtype), rng.integers(0, CLASSES, N)
 
 
-def best_of(epoch, repeats: int) -> float:
-    epoch()  # warm-up
-    best = float("inf")
+def best_of(epochs: list, repeats: int) -> list[float]:
+    """Samples per second of each epoch function: the best of ``repeats`` turns after a warm-up."""
+    for epoch in epochs:
+        epoch()  # warm-up
+    best = [float("inf")] * len(epochs)
     for _ in range(repeats):
-        t = time.perf_counter()
-        epoch()
-        best = min(best, time.perf_counter() - t)
-    return (N // BATCH) * BATCH / best
+        for i, epoch in enumerate(epochs):
+            t = time.perf_counter()
+            epoch()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return [(N // BATCH) * BATCH / b for b in best]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +151,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     args = ap.parse_args()
-    repeats = 2 if args.quick else 5
+    repeats = 3 if args.quick else 7
     threads = blas_threads()
     try:
         import torch
@@ -165,9 +170,10 @@ def main() -> None:
         for dtype in (np.float32, np.float64):
             X, y = data(d, dtype)
             for rule in LRS:
-                o = best_of(ours(X, y, dtype, rule), repeats)
-                nv = best_of(naive(X, y, dtype, rule), repeats)
-                t = best_of(torch_epoch(torch, X, y, dtype, rule), repeats) if torch else float("nan")
+                epochs = [ours(X, y, dtype, rule), naive(X, y, dtype, rule)]
+                if torch:
+                    epochs.append(torch_epoch(torch, X, y, dtype, rule))
+                o, nv, t = (best_of(epochs, repeats) + [float("nan")])[:3]
                 print(f"{d:>8} {np.dtype(dtype).name:>8} {rule:>5} {o:>10.0f} {nv:>10.0f} {t:>10.0f} "
                       f"{o / nv:>10.2f} {o / t:>10.2f}", flush=True)
 

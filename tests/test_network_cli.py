@@ -73,7 +73,8 @@ def test_train_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path, 
 def test_experiment_effective_batch_writes_every_history(tmp_path, capsys):
     out = tmp_path / "logs" / "deep"
     code, stdout, err = run_cli(["experiment", "effective-batch", "--out", str(out), "--seeds", "1,2",
-                                 "--sgd-batch", "200", "--num-train", "500", "--log-every", "2"], capsys)
+                                 "--sgd-batch", "200", "--num-train", "500", "--steps", "20", "--log-every", "2"],
+                                capsys)
     assert code == 0, err
     assert "Average Training Acc for sgd: " in stdout and "Train Acc Difference: " in stdout
     names = sorted(p.name for p in out.iterdir())
@@ -81,11 +82,26 @@ def test_experiment_effective_batch_writes_every_history(tmp_path, capsys):
     assert set(expected) <= set(names) and "summary.json" in names
     with np.load(out / expected[0], allow_pickle=False) as f:
         n = len(f["loss_history"])
-        assert n == 20  # 400 examples: 2 steps x 10 epochs (sgd) == 4 steps x 5 epochs (momentum)
+        assert n == 20  # the same steps for both settings
         np.testing.assert_array_equal(f["log_acc_iteration_history"], [0, *range(1, n, 2)])
         assert len(f["train_acc_history"]) == len(f["log_acc_iteration_history"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["seeds"] == [1, 2] and len(summary["runs"]) == 4
+    assert summary["settings"]["steps"] == 20 and summary["settings"]["sgd_batch"] == 200
+
+
+def test_experiment_effective_batch_tunes_the_sgd_batch_by_default(tmp_path, capsys):
+    code, stdout, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--seeds", "1",
+                                 "--num-train", "300", "--steps", "3"], capsys)
+    assert code == 0, err
+    tries = [line for line in stdout.splitlines() if line.startswith("try sgd batch ")]
+    assert tries and tries[0].startswith("try sgd batch 200: average training acc ")
+    assert "sgd batch 100 (same batch, reference)" in stdout
+    assert ("tuned: sgd batch " in stdout) != ("not reached: " in stdout)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["settings"]["sgd_batch_mode"] == "auto" and summary["log"][-1] == tries[-1]
+    assert [t["sgd_batch"] for t in summary["tries"]][:2] == [100, 200]
+    assert (tmp_path / "sgd_momentum_compare_sgd_batch100_1.npz").exists()
 
 
 def test_experiment_overfit_and_bad_out(tmp_path, capsys):
@@ -97,3 +113,7 @@ def test_experiment_overfit_and_bad_out(tmp_path, capsys):
     assert code == 2 and "cannot create directory" in err and err.count("\n") == 1
     code, _, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--sgd-batch", "150"], capsys)
     assert code == 2 and "multiple of 100" in err
+    code, _, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--sgd-batch", "big"], capsys)
+    assert code == 2 and "--sgd-batch: expected a multiple of 100 or auto" in err and err.count("\n") == 1
+    code, _, err = run_cli(["experiment", "overfit", "--out", str(tmp_path), "--steps", "10"], capsys)
+    assert code == 2 and "--steps is for compare-rules and effective-batch" in err

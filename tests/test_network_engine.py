@@ -7,9 +7,13 @@ import pickle
 import numpy as np
 import pytest
 
+from descent_engine.params import ParamError
+
 from descent_engine.network import DatasetError, FullyConnectedNet, Solver, load_dataset, load_npz
-from descent_engine.network.data import blobs, spirals
+from descent_engine.network import experiments
+from descent_engine.network.data import DIGITS_TO_8BIT, _split, blobs, spirals
 from descent_engine.network.experiments import compare_rules, effective_batch, overfit, rel_error
+from descent_engine.rules import RULES
 
 
 def test_gradients_match_central_differences_float64():
@@ -50,11 +54,66 @@ def test_float32_stays_float32_and_reuse_matches_fresh():
     assert model.loss(X).dtype == np.float32 and model.loss(X).shape == (32, data.num_classes)
 
 
-def test_solver_overfits_fifty_digits():
+def test_solver_overfits_fifty_digits_with_the_notes_settings():
     result = overfit(load_dataset("digits"))
+    s = result.settings
+    assert (s["weight_scale"], s["lr"], s["rule"], s["epochs"], s["batch_size"]) == (1e-1, 1e-3, "sgd", 20, 25)
     solver = result.runs[0].solver
-    assert solver.num_train == 50
+    assert solver.num_train == 50 and solver.num_iterations == 40
     assert solver.train_acc_history[-1] == 1.0
+
+
+SMALL_SETTINGS = [(name, {}) for name in RULES] + [("momentum", {"init": "zero", "bias_correction": True}),
+                                                   ("adamw", {"weight_decay": 0.5})]
+
+
+@pytest.mark.parametrize("rule,values", SMALL_SETTINGS)
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 2e-4)])
+def test_inplace_solver_equals_the_pure_update_path(rule, values, dtype, tol):
+    data = blobs(n=120, features=3, seed=2)
+    solvers = []
+    for inplace in (True, False):
+        model = FullyConnectedNet([12, 9], 3, data.num_classes, weight_scale=0.3, dtype=dtype, rng=1)
+        lr = RULES[rule].params.get("lr").default
+        solvers.append(Solver(model, data, update_rule=rule, optim_config={**values, "lr": lr}, batch_size=16,
+                              num_epochs=3, seed=3, verbose=False, inplace=inplace))
+    fast, pure = solvers
+    assert fast.inplace and not pure.inplace
+    arrays = {k: v for k, v in fast.model.params.items()}  # the very arrays the model starts with
+    fast.train(keep_best=False)
+    pure.train(keep_best=False)
+    assert all(fast.model.params[k] is arrays[k] for k in arrays)  # updated in place, never replaced
+    for k, w in fast.model.params.items():
+        assert w.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(w, pure.model.params[k], rtol=tol, atol=tol)
+    np.testing.assert_allclose(fast.loss_history, pure.loss_history, rtol=tol, atol=tol)
+    np.testing.assert_allclose(fast.update_ratio_history, pure.update_ratio_history, rtol=50 * tol, atol=tol)
+    for k, best in fast.best_params.items():  # copies, not views of the weights being trained
+        assert not np.shares_memory(best, fast.model.params[k])
+
+
+def test_update_ratio_is_the_applied_change_over_the_weights_before():
+    data = blobs(n=200, seed=5)
+    model = FullyConnectedNet([10, 10], 2, data.num_classes, weight_scale=0.2, dtype="float64", rng=0)
+    solver = Solver(model, data, update_rule="adam", optim_config={"lr": 1e-2}, batch_size=20, num_epochs=1,
+                    verbose=False)
+    for _ in range(4):
+        before = {k: model.params[k].copy() for k in solver.weight_names}
+        solver.step()
+        expected = [np.linalg.norm(model.params[k] - before[k]) / np.linalg.norm(before[k]) for k in solver.weight_names]
+        np.testing.assert_allclose(solver.update_ratio_history[-1], expected, rtol=1e-9)
+
+
+def test_num_iterations_fixes_the_steps_whatever_the_epoch_length():
+    data = blobs(n=250, seed=0)  # 200 training examples: 6 steps of 32 per epoch
+    model = FullyConnectedNet([8], 2, data.num_classes, weight_scale=0.1, rng=0)
+    solver = Solver(model, data, batch_size=32, num_epochs=1, num_iterations=14, verbose=False)
+    assert solver.iterations_per_epoch == 6 and solver.num_epochs == 3  # the last epoch is partial
+    solver.train()
+    assert len(solver.loss_history) == 14 and solver.epoch == 2
+    assert solver.log_acc_iteration_history == [0, 5, 11, 13]  # first, epoch ends, last
+    with pytest.raises(ParamError, match="num_iterations"):
+        Solver(model, data, num_iterations=0, verbose=False)
 
 
 @pytest.mark.parametrize("rule", ["gd", "sgd_momentum", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"])
@@ -118,20 +177,66 @@ def test_divergence_stops_training():
     assert solver.diverged and len(solver.loss_history) < solver.num_iterations
 
 
-def test_rel_error_and_small_experiments():
+def test_rel_error_and_compare_rules_take_the_notes_steps():
     assert rel_error(0.5, 0.5) == 0 and rel_error(1.0, 0.0) == 1.0
     data = load_dataset("digits")
-    res = compare_rules(data, num_train=200, epochs=1, hidden=[20])
+    assert experiments.NOTE_STEPS == {"compare-rules": 200, "effective-batch": 300}
+    res = compare_rules(data, num_train=200, steps=7, hidden=[20])
     assert [r.name for r in res.runs] == [f"optimizer_experiment_{r}" for r in ("sgd", "sgd_momentum", "adam", "rmsprop")]
     assert [r.solver.hp["lr"] for r in res.runs] == [1e-2, 1e-2, 1e-3, 1e-4]
-    eb = effective_batch(data, seeds=(1, 2), sgd_batch=200, num_train=450, hidden=[20])
-    assert eb.settings["num_train"] == 400  # rounded down to a multiple of the sgd batch
-    steps = {r.solver.num_iterations for r in eb.runs}
-    assert steps == {20}  # 2 steps x 10 epochs == 4 steps x 5 epochs
+    assert {len(r.solver.loss_history) for r in res.runs} == {7} and res.settings["steps"] == 7
+    assert "7 steps of batch 100" in res.summary[0]
+
+
+def test_effective_batch_fixed_sgd_batch_same_steps_for_both():
+    data = load_dataset("digits")
+    eb = effective_batch(data, seeds=(1, 2), sgd_batch=200, num_train=450, steps=20, hidden=[20])
+    assert eb.settings["num_train"] == 450 and eb.settings["sgd_batch_mode"] == "fixed"
+    assert {len(r.solver.loss_history) for r in eb.runs} == {20}  # the same steps, whatever the batch
+    assert sorted(r.name for r in eb.runs) == sorted(f"sgd_momentum_compare_{rule}_{seed}"
+                                                     for rule in ("sgd", "sgd_momentum") for seed in (1, 2))
+    assert {r.batch_size for r in eb.runs if r.rule == "sgd"} == {200} and not eb.tries[0]["reference"]
     assert eb.summary[1].startswith("Average Training Acc for sgd: ")
     assert eb.summary[3].startswith("Train Acc Difference: ")
     x, mean, lo, hi = eb.bands["sgd_momentum"]["train_acc"]
     assert len(x) == 20 and np.all(lo <= mean) and np.all(mean <= hi)
+    with pytest.raises(ParamError, match="multiple of 100"):
+        effective_batch(data, sgd_batch=150)
+    with pytest.raises(ParamError, match="needs at least that many"):
+        effective_batch(data, sgd_batch=600, num_train=500)
+
+
+def test_effective_batch_auto_stops_at_the_first_batch_below_the_target(monkeypatch):
+    """The tuning loop itself, with training accuracies scripted per (rule, batch)."""
+    scripted = {("sgd_momentum", 100): 0.9, ("sgd", 100): 0.5, ("sgd", 200): 0.6, ("sgd", 300): 0.88,
+                ("sgd", 400): 0.89}
+    monkeypatch.setattr(experiments, "_mean_final_train_acc",
+                        lambda runs: scripted[(runs[0].rule, runs[0].batch_size)])
+    said = []
+    eb = effective_batch(load_dataset("digits"), seeds=(1, 2), num_train=450, steps=3, hidden=[8], say=said.append)
+    assert [t["sgd_batch"] for t in eb.tries] == [100, 200, 300]  # 400 is never tried
+    assert [t["reference"] for t in eb.tries] == [True, False, False]
+    assert eb.settings["sgd_batch"] == 300 and eb.settings["sgd_batch_mode"] == "auto"
+    assert eb.values["train_acc_difference"] == pytest.approx(rel_error(0.88, 0.9)) and eb.values["reached"] == 1.0
+    assert [line for line in said if line.startswith("try ")] == [
+        f"try sgd batch 200: average training acc 0.6000, rel error {rel_error(0.6, 0.9):.4f} >= 0.04",
+        f"try sgd batch 300: average training acc 0.8800, rel error {rel_error(0.88, 0.9):.4f} < 0.04: stop"]
+    assert eb.log == [line for line in said if not line.startswith("running with")]
+    assert len(eb.log) == 4  # momentum, reference, two tries
+    assert eb.summary[1] == "Average Training Acc for sgd: 0.88"
+    assert eb.summary[2] == "Average Training Acc for sgd_momentum: 0.9"
+    assert eb.summary[4].startswith("tuned: sgd batch 300 is the first")
+    assert {r.name for r in eb.runs if r.batch_size == 300} == {"sgd_momentum_compare_sgd_1", "sgd_momentum_compare_sgd_2"}
+    assert len(eb.runs) == 2 * 4 and {len(r.solver.loss_history) for r in eb.runs} == {3}
+
+
+def test_effective_batch_auto_says_so_when_no_batch_is_close_enough():
+    eb = effective_batch(load_dataset("digits"), seeds=(1,), num_train=350, steps=2, hidden=[8], target=0.0)
+    assert [t["sgd_batch"] for t in eb.tries] == [100, 200, 300]  # every multiple of 100 up to the data size
+    assert eb.values["reached"] == 0.0
+    assert any(line.startswith("not reached: no sgd batch from 200 to 300") for line in eb.summary)
+    closest = min(eb.tries[1:], key=lambda t: t["rel_error"])
+    assert eb.settings["sgd_batch"] == closest["sgd_batch"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +244,17 @@ def test_builtin_datasets():
     d = load_dataset("digits")
     assert d.num_features == 64 and d.num_classes == 10
     assert d.X_train.shape[0] + d.X_val.shape[0] == 1797
-    assert d.X_train.min() >= 0 and d.X_train.max() <= 1
+    # the course's CIFAR-10 preprocessing: 8-bit pixel scale, the training mean image subtracted
+    from importlib import resources
+
+    with resources.files("descent_engine.network").joinpath("digits.npz").open("rb") as fh, np.load(fh) as f:
+        raw = _split(f["X"].astype(np.float64), f["y"].astype(np.int64), 0.2, 0, "digits")
+    mean_image = raw.X_train.mean(axis=0) * DIGITS_TO_8BIT
+    assert DIGITS_TO_8BIT == 255 / 16
+    np.testing.assert_allclose(d.X_train, raw.X_train * DIGITS_TO_8BIT - mean_image, atol=1e-9)
+    np.testing.assert_allclose(d.X_val, raw.X_val * DIGITS_TO_8BIT - mean_image, atol=1e-9)
+    np.testing.assert_array_equal(d.y_val, raw.y_val)
+    assert np.abs(d.X_train.mean(axis=0)).max() < 1e-9 and 50 < np.sqrt(np.mean(d.X_train ** 2)) < 90
     s1, s2 = spirals(seed=3), spirals(seed=3)
     np.testing.assert_array_equal(s1.X_train, s2.X_train)
     assert not np.array_equal(spirals(seed=4).X_train, s1.X_train)

@@ -18,7 +18,7 @@ from typing import Any
 
 from descent_engine.network.config import TrainConfig, parse_hidden
 from descent_engine.network.data import DatasetError, dataset_names, load_dataset
-from descent_engine.network.experiments import EXPERIMENTS, run_experiment
+from descent_engine.network.experiments import EXPERIMENTS, NOTE_STEPS, REL_ERROR_TARGET, run_experiment
 from descent_engine.params import Param, ParamError
 from descent_engine.rules import RULES, ALIASES
 from descent_engine.schedules import SCHEDULES
@@ -88,8 +88,12 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory for one .npz of histories per run and summary.json (created if missing)")
     parser.add_argument("--seed", type=int, default=None, help="seed for overfit and compare-rules (default 0)")
     parser.add_argument("--seeds", default=None, help="effective-batch seeds, comma-separated (default 100,200,300)")
-    parser.add_argument("--sgd-batch", type=int, default=None,
-                        help="effective-batch: SGD batch size, a multiple of 100 (default 600)")
+    parser.add_argument("--sgd-batch", default=None, metavar="B|auto",
+                        help="effective-batch: SGD batch size, a multiple of 100, or auto (the default): try "
+                             f"200, 300, ... and stop at the first with rel error < {REL_ERROR_TARGET:g}")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="compare-rules and effective-batch: steps per run (default the note's "
+                             f"{NOTE_STEPS['compare-rules']} and {NOTE_STEPS['effective-batch']}, whatever the data size)")
     parser.add_argument("--num-train", type=int, default=None,
                         help="cap the training examples (default: the note's 50 / 4000 / 6000, capped by the data)")
     parser.add_argument("--log-every", type=int, default=None, metavar="K",
@@ -243,7 +247,14 @@ def _experiment_options(args: argparse.Namespace) -> dict[str, Any]:
                 raise CliError(f"--seeds: expected comma-separated whole numbers, got {args.seeds!r}") from None
             options["seeds"] = seeds
         if args.sgd_batch is not None:
-            options["sgd_batch"] = args.sgd_batch
+            text = args.sgd_batch.strip().lower()
+            if text == "auto":
+                options["sgd_batch"] = "auto"
+            else:
+                try:
+                    options["sgd_batch"] = int(text)
+                except ValueError:
+                    raise CliError(f"--sgd-batch: expected a multiple of 100 or auto, got {args.sgd_batch!r}") from None
         if args.log_every is not None:
             if args.log_every < 1:
                 raise CliError(f"--log-every must be at least 1, got {args.log_every}")
@@ -253,6 +264,12 @@ def _experiment_options(args: argparse.Namespace) -> dict[str, Any]:
             raise CliError(f"--seeds, --sgd-batch and --log-every are for effective-batch, not {args.name}")
         if args.seed is not None:
             options["seed"] = args.seed
+    if args.steps is not None:
+        if args.name == "overfit":
+            raise CliError("--steps is for compare-rules and effective-batch (overfit runs the note's 20 epochs)")
+        if args.steps < 1:
+            raise CliError(f"--steps must be at least 1, got {args.steps}")
+        options["steps"] = args.steps
     return options
 
 
@@ -300,7 +317,7 @@ def experiment_command(args: argparse.Namespace) -> int:
         with atomic_output(out / "effective_batch_bands.npz", "wb") as fh:
             np.savez(fh, **arrays)
     doc = {"experiment": result.name, "dataset": args.dataset, "settings": result.settings,
-           "summary": result.summary, "values": result.values,
+           "log": result.log, "summary": result.summary, "values": result.values, "tries": result.tries,
            "runs": [{"file": f"{r.name}.npz", "rule": r.rule, "seed": r.seed, "batch_size": r.batch_size,
                      "epochs": r.epochs, "final_loss": r.final_loss, "final_train_acc": r.final_train_acc,
                      "final_val_acc": r.final_val_acc, "best_val_acc": r.solver.best_val_acc,

@@ -45,6 +45,7 @@ class TrainConfig:
     num_train: int | None = None  # None: the whole training set
     data_seed: int = 0  # the split of a built-in dataset (kept apart from the training seed)
     log_acc_iteration: bool | int = False
+    num_iterations: int | None = None  # None: epochs x iterations per epoch; else exactly this many steps
 
     def validate(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check every field; return the resolved rule and schedule hyper-parameters."""
@@ -64,6 +65,8 @@ class TrainConfig:
             raise ParamError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.num_train is not None and int(self.num_train) < 1:
             raise ParamError(f"num_train must be at least 1, got {self.num_train}")
+        if self.num_iterations is not None and int(self.num_iterations) < 1:
+            raise ParamError(f"num_iterations must be at least 1, got {self.num_iterations}")
         return rule_hp, schedule_hp
 
     def load(self) -> Dataset:
@@ -78,6 +81,7 @@ class TrainConfig:
                                   weight_scale=self.weight_scale, reg=self.reg, dtype=self.dtype, rng=self.seed)
         kw = dict(update_rule=self.rule, optim_config=self.rule_params, lr_schedule=self.schedule,
                   schedule_config=self.schedule_params, batch_size=self.batch_size, num_epochs=self.epochs,
-                  seed=self.seed, log_acc_iteration=self.log_acc_iteration, verbose=False)
+                  seed=self.seed, log_acc_iteration=self.log_acc_iteration, num_iterations=self.num_iterations,
+                  verbose=False)
         kw.update(solver_kw)
         return Solver(model, data, **kw)

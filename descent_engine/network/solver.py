@@ -19,9 +19,15 @@ The vocabulary is the course's ``Solver`` (``loss_history``, ``train_acc_history
   pass over at most ``num_train_samples`` + ``num_val_samples`` examples.
 * ``step()`` trains one iteration and returns a :class:`StepResult`, so a UI can drive training
   in small slices; ``train()`` loops over ``step()``. A non-finite loss stops training
-  (``diverged``).
+  (``diverged``). ``num_iterations`` (optional) fixes the number of steps whatever the epoch
+  length, so runs with different batch sizes can take the same number of steps; the last epoch
+  may then be partial.
 * Per iteration it also records the learning rate (``lr_history``) and, per layer,
-  ``||delta W|| / ||W||`` (``update_ratio_history``; weights only, ``W`` before the update).
+  ``||delta W|| / ||W||`` (``update_ratio_history``; weights only, ``W`` before the update,
+  ``delta W`` the change actually applied).
+* Speed: the rule's ``update_inplace`` updates the model's parameter arrays and each array's own
+  state in place (``inplace=False`` takes the pure ``update``, the reference, instead). The model's
+  arrays are therefore mutated, never replaced: anything kept across steps (``best_params``) is a copy.
 """
 
 from __future__ import annotations
@@ -70,7 +76,8 @@ class Solver:
                  schedule_config: Mapping[str, Any] | None = None, batch_size: int = 100,
                  num_epochs: int = 10, seed: int = 0, num_train_samples: int | None = 1000,
                  num_val_samples: int | None = None, print_every: int = 10, verbose: bool = True,
-                 log_acc_iteration: bool | int = False, print_fn: Callable[[str], None] = print) -> None:
+                 log_acc_iteration: bool | int = False, print_fn: Callable[[str], None] = print,
+                 num_iterations: int | None = None, inplace: bool = True) -> None:
         self.model = model
         self.rule = get_rule(update_rule)
         self.update_rule = self.rule.name
@@ -103,10 +110,19 @@ class Solver:
         self._acc_val = _subset(self.X_val, self.y_val, num_val_samples, self.rng)
 
         self.iterations_per_epoch = max(self.num_train // self.batch_size, 1)
-        self.num_iterations = self.num_epochs * self.iterations_per_epoch
+        if num_iterations is None:
+            self.num_iterations = self.num_epochs * self.iterations_per_epoch
+        else:
+            if int(num_iterations) < 1:
+                raise ParamError(f"num_iterations must be at least 1, got {num_iterations}")
+            self.num_iterations = int(num_iterations)
+            self.num_epochs = -(-self.num_iterations // self.iterations_per_epoch)  # the last may be partial
+        self.inplace = bool(inplace) and self.rule.update_inplace is not None
         self._xb = np.empty((self.batch_size, self.X_train.shape[1]), dtype)
         self._yb = np.empty(self.batch_size, np.intp)
         self.weight_names = [k for k in model.params if k.startswith("W")]
+        # W before each update, then delta W (one buffer per weight array, for the update ratios)
+        self._before = {k: np.empty_like(model.params[k]) for k in self.weight_names}
         self._reset()
 
     # ---------------------------------------------------------------------------------------
@@ -163,17 +179,7 @@ class Solver:
                 self.print_fn(f"diverged at iteration {t}: loss is {loss}")
             return StepResult(t, self.epoch, loss, lr, False, None, None, True, True)
 
-        ratios = np.empty(len(self.weight_names))
-        params, states, update, hp = self.model.params, self.optim_states, self.rule.update, self.hp
-        j = 0
-        for name, w in params.items():
-            delta, states[name] = update(grads[name], states[name], lr, hp, w)
-            if name[0] == "W":
-                d, f = delta.ravel(), w.ravel()
-                wn = float(np.dot(f, f))
-                ratios[j] = math.sqrt(float(np.dot(d, d)) / wn) if wn > 0 else math.inf
-                j += 1
-            w += delta
+        ratios = self._update(grads, lr)
         self._ratios.append(ratios)
 
         self.t += 1
@@ -190,6 +196,29 @@ class Solver:
                 self.print_fn(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
                               f"val_acc: {val_acc:f}")
         return StepResult(t, self.epoch, loss, lr, epoch_end, train_acc, val_acc, self.done, False)
+
+    def _update(self, grads: Mapping[str, np.ndarray], lr: float) -> np.ndarray:
+        """Apply one update to every parameter array in place; return ``||delta W|| / ||W||`` per layer."""
+        ratios = np.empty(len(self.weight_names))
+        params, states, hp = self.model.params, self.optim_states, self.hp
+        inplace, update = self.inplace, (self.rule.update_inplace if self.inplace else self.rule.update)
+        j = 0
+        for name, w in params.items():
+            before = self._before.get(name)
+            if before is not None:
+                np.copyto(before, w)
+            if inplace:
+                update(grads[name], states[name], lr, hp, w)
+            else:
+                delta, states[name] = update(grads[name], states[name], lr, hp, w)
+                w += delta
+            if before is not None:
+                f = before.ravel()
+                wn = float(np.dot(f, f))
+                np.subtract(w, before, out=before)  # delta W as applied
+                ratios[j] = math.sqrt(float(np.dot(f, f)) / wn) if wn > 0 else math.inf
+                j += 1
+        return ratios
 
     def _log_accuracy(self, t: int) -> tuple[float, float]:
         train_acc = self.check_accuracy(*self._acc_train)
