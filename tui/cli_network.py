@@ -107,7 +107,7 @@ def register(subparsers) -> None:
     add_train_arguments(train)
     train.set_defaults(func=train_command)
     exp = subparsers.add_parser("experiment", help="run one of the course note's network experiments",
-                                description="overfit: 50 examples to 100%%; compare-rules: sgd, sgd_momentum, "
+                                description="overfit: 50 examples to 100%; compare-rules: sgd, sgd_momentum, "
                                             "adam, rmsprop; effective-batch: large-batch SGD vs SGD+momentum.")
     add_experiment_arguments(exp)
     exp.set_defaults(func=experiment_command)
