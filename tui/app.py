@@ -9,6 +9,7 @@ tests advance it with the ``n`` key only, which makes every snapshot determinist
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from typing import Any, Sequence
@@ -120,6 +121,9 @@ class DescentApp(App):
         self.first_frame_at: float | None = None
         self._drawn_all = False
         self._slice_pending = False
+        self._yielded = 0
+        self._new_frame = False
+        self._held_since: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -142,23 +146,57 @@ class DescentApp(App):
             self._timer.stop()
             self._timer = None
 
+    def _input_pending(self) -> bool:
+        """A message (a key press, most likely) waits in the app's queue."""
+        queue = getattr(self, "_message_queue", None)
+        return queue is not None and not queue.empty()
+
     def _tick(self) -> None:
         now = time.perf_counter()
+        if self._held():
+            return  # a key's effect is on its way to the screen (the engine catches up next tick)
+        if self._input_pending() and self._yielded < 3:
+            # a key waits: let it go first (the engine catches up on the next tick: dt grows)
+            self._yielded += 1
+            return
+        self._yielded = 0
         dt, self._last_tick = now - self._last_tick, now
         taken = self.lab.advance(min(dt, 0.25), budget=STEP_BUDGET)
         self._stepped = self._stepped or bool(taken)
         if self.lab.done:
             self.lab.running = False
             self._sync_timer()
-            self.redraw()
-        elif (self._stepped or not self._drawn_all) and now - self._last_frame >= 0.95 / self.frame_rate:
-            # charts at the bounded frame rate (not at every engine tick)
+            self._request_frame()
+        elif self._stepped and self._drawn_all and now - self._last_frame >= 0.95 / self.frame_rate:
+            # charts at the bounded frame rate (not at every engine tick); a frame still being
+            # drawn in slices is finished first
             self._last_frame = now
             self._stepped = False
-            self.redraw()
+            self._request_frame()
 
-    def redraw(self) -> None:
-        """Draw the lab. In real use within a time budget per frame (tests draw everything)."""
+    def _request_frame(self) -> None:
+        """Draw as a message of its own, queued behind any key press already waiting."""
+        self._new_frame = True
+        self._schedule_slice()
+
+    def _schedule_slice(self) -> None:
+        """Queue the next chart slice behind any key press that has reached the event loop.
+
+        Textual's message loop takes queued messages without yielding to the event loop, so a
+        slice posted straight from a slice would run the whole frame before a key the input
+        thread has just handed over (and before the screen paints). Posting from a loop
+        callback lets the loop run first: the key's message lands in the queue ahead.
+        """
+        if self._slice_pending:
+            return
+        self._slice_pending = True
+        try:
+            asyncio.get_running_loop().call_soon(self.call_later, self._next_slice)
+        except RuntimeError:  # no running loop (shutting down)
+            self._slice_pending = False
+
+    def redraw(self, next_slice: bool = False) -> None:
+        """Draw the lab. In real use within a time budget per slice (tests draw everything)."""
         try:
             screen = self.screen
         except ScreenStackError:  # shutting down
@@ -166,19 +204,29 @@ class DescentApp(App):
         if isinstance(screen, LabScreen):
             budget = FRAME_BUDGET if self.autorun else None
             try:
-                done = screen.redraw(self.lab, self.key_hints(), budget)
+                done = screen.redraw(self.lab, self.key_hints(), budget, next_slice=next_slice)
             except NoMatches:  # widgets already removed (shutting down)
                 return
             self._drawn_all = done
-            if not done and not self._slice_pending:
-                # the next slice of charts after any queued key press (call_later posts a message)
-                self._slice_pending = True
-                self.call_later(self._next_slice)
+            if not done:
+                self._schedule_slice()  # the next slice of charts, after any waiting key press
+
+    def _held(self) -> bool:
+        """True from a key press until its effect was painted (at most a quarter second)."""
+        since = self._held_since
+        if since is not None and time.perf_counter() - since > 0.25:
+            self._held_since = since = None
+        return since is not None
 
     def _next_slice(self) -> None:
         self._slice_pending = False
-        if not self._drawn_all:
+        if self._held():
+            return  # the release after the paint starts a new frame
+        if self._new_frame:
+            self._new_frame = False
             self.redraw()
+        elif not self._drawn_all:
+            self.redraw(next_slice=True)
 
     def redraw_soon(self) -> None:
         """After a key: the text lines now (painted in the next frame), the charts right after.
@@ -192,8 +240,15 @@ class DescentApp(App):
         screen = self.screen
         if isinstance(screen, LabScreen):
             screen.redraw_text(self.lab, self.key_hints())
-            self._drawn_all = False
-            self.call_after_refresh(self.redraw)
+            # charts and engine wait until the lines are on screen: the paint carries the key's
+            # effect alone instead of behind a chart slice or an engine tick
+            self._held_since = time.perf_counter()
+            self.call_after_refresh(self._release)
+
+    def _release(self) -> None:
+        self._held_since = None
+        self._new_frame = False  # this is the new frame
+        self.redraw()
 
     def key_hints(self) -> list[tuple[str, str]]:
         out = []

@@ -17,9 +17,12 @@ from functools import lru_cache
 
 import numpy as np
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
+from rich.style import Style as RichStyle
 from rich.text import Span, Text
 from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
@@ -49,6 +52,43 @@ def _fingerprint(a: np.ndarray) -> tuple:
     if n == 0:
         return (0,)
     return (n, float(a[0]), float(a[n // 2]), float(a[-1]))
+
+
+def _nice_step(x: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is >= ``x`` (> 0)."""
+    e = 10.0 ** np.floor(np.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * e >= x * (1 - 1e-12):
+            return m * e
+    return 10.0 * e  # pragma: no cover
+
+
+def _finite_range(arrays) -> tuple[float, float] | None:
+    lo, hi = np.inf, -np.inf
+    for a in arrays:
+        a = np.asarray(a, dtype=float)
+        if a.size:
+            f = a[np.isfinite(a)]
+            if f.size:
+                lo, hi = min(lo, float(f.min())), max(hi, float(f.max()))
+    return (lo, hi) if lo <= hi else None
+
+
+def stable_limits(data: tuple[float, float], old: tuple[float, float] | None, *, from_zero: bool = False
+                  ) -> tuple[float, float]:
+    """Axis limits that hold still while the data grows: kept while the data fits and fills at
+    least a third of them, else rounded out to a 1-2-5 grid (x from zero: ``(0, 1-2-5 value)``)."""
+    lo, hi = data
+    if old is not None and old[0] <= lo and hi <= old[1] and (hi - lo) * 3 >= old[1] - old[0]:
+        return old
+    if from_zero:
+        return (0.0, _nice_step(max(hi, 1.0)))
+    span = hi - lo
+    if span <= 0:
+        pad = abs(hi) * 0.1 or 1.0
+        return (lo - pad, hi + pad)
+    step = _nice_step(span / 4)
+    return (float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step))
 
 
 def decimate(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +128,87 @@ def decimate(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np
     return x[idx], y[idx]
 
 
-class Chart(PlotextPlot):
+class RowStrips:
+    """``render_line`` straight from the cached rows: one Strip per row, rebuilt only when the row
+    changed.
+
+    Textual would turn the whole chart Text into strips (``Content.from_rich_text`` and a wrap
+    pass) on every repaint, even of one row: measured, that cost as much as building the chart
+    and sat in the screen's paint, where a key press waits for it. Rows are ``(line, runs)``
+    with runs ``(start, end, style)``; styles are composed once onto the widget's visual style,
+    as Textual does for a Text span.
+    """
+
+    _cache_rows: list | None = None
+
+    def render_line(self, y: int) -> Strip:
+        self.render()  # the cached build (a no-op when nothing changed)
+        rows = self._cache_rows
+        if rows is None:
+            return super().render_line(y)  # type: ignore[misc]
+        self._dirty_regions.clear()
+        if not 0 <= y < len(rows):
+            return Strip.blank(self.size.width, self.visual_style.rich_style)
+        base = self.visual_style
+        strips = getattr(self, "_strips", None)
+        if strips is None or strips[0] is not rows or strips[1] is not base or strips[2] != self.size.width:
+            old = strips[3] if strips is not None and strips[1] is base else {}
+            strips = self._strips = (rows, base, self.size.width, {}, old)
+        made, old = strips[3], strips[4]
+        key = (y, rows[y])
+        strip = made.get(key)
+        if strip is None:
+            strip = old.get(key)
+            if strip is None:
+                strip = _row_strip(rows[y], base, self.size.width, y)
+            made[key] = strip
+        return strip
+
+
+_SPAN_STYLES: dict = {}
+
+
+def _row_strip(row: tuple, base: Any, width: int, y: int) -> Strip:
+    """One row as Textual's own Text path would give it: the same segments and the same styles
+    (with the ``offset`` meta that text selection uses)."""
+    line, runs = row
+    segments: list[Segment] = []
+    pos = 0
+    for start, end, style in runs:
+        if start > pos:
+            segments.append(Segment(line[pos:start], base.rich_style_with_offset(pos, y)))
+        segments.append(Segment(line[start:end], _compose(base, style).rich_style_with_offset(start, y)))
+        pos = end
+    if pos < len(line):
+        segments.append(Segment(line[pos:], base.rich_style_with_offset(pos, y)))
+    strip = Strip(segments)
+    return strip.crop(0, width) if strip.cell_length > width else strip
+
+
+def _compose(base: Any, style: Any) -> Any:
+    """A span's style on top of the widget's, as Textual composes a Text span (cached)."""
+    key = (base, style)
+    out = _SPAN_STYLES.get(key)
+    if out is None:
+        from textual.style import Style as VisualStyle
+
+        try:
+            from textual._context import active_app
+
+            app = active_app.get()
+            rich = app.console.get_style(style) if isinstance(style, str) else style
+            theme = app.ansi_theme
+        except LookupError:  # pragma: no cover - outside an app
+            rich = RichStyle.parse(style) if isinstance(style, str) else style
+            theme = None
+        out = base + VisualStyle.from_rich_style(rich, theme)
+        if len(_SPAN_STYLES) > 4096:
+            _SPAN_STYLES.clear()
+        _SPAN_STYLES[key] = out
+    return out
+
+
+class Chart(RowStrips, PlotextPlot):
     """A plotext chart that is cheap to keep live.
 
     ``show()`` replaces what is drawn. It decimates every line to about 2x the widget's width
@@ -99,11 +219,15 @@ class Chart(PlotextPlot):
     The title goes in the widget's border title (styled in descent.tcss).
     """
 
-    def __init__(self, title: str = "", *, xlabel: str = "", ylabel: str = "", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, title: str = "", *, xlabel: str = "", ylabel: str = "", stable_axes: bool = False,
+                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.xlabel = xlabel
         self.ylabel = ylabel
+        #: limits not given by the caller move in round steps only (see :func:`stable_limits`),
+        #: so a live chart keeps its ticks and most of its rows from frame to frame
+        self.stable_axes = stable_axes
+        self._stable: tuple[tuple[float, float], tuple[float, float]] | None = None
         self.border_title = title
         self._lines: tuple[Line, ...] = ()
         self._opts: dict[str, Any] = {}
@@ -120,6 +244,8 @@ class Chart(PlotextPlot):
              title: str | None = None, key: object = None) -> None:
         """Replace what is drawn; a no-op when nothing would change."""
         lines = tuple(lines)
+        if self.stable_axes and (xlim is None or ylim is None) and lines:
+            xlim, ylim = self._stable_limits(lines, xlim, ylim, hlines)
         data_key = (
             tuple((_fingerprint(ln.x), _fingerprint(ln.y), ln.label, ln.color, ln.marker, ln.dim, ln.kind)
                   for ln in lines),
@@ -136,6 +262,18 @@ class Chart(PlotextPlot):
 
     def clear(self) -> None:
         self.show(())
+
+    def _stable_limits(self, lines, xlim, ylim, hlines):
+        xs = [ln.x for ln in lines]
+        ys = [ln.y for ln in lines] + [np.asarray(hlines, dtype=float)]
+        data_x, data_y = _finite_range(xs), _finite_range(ys)
+        if data_x is None or data_y is None:
+            return xlim, ylim
+        old_x, old_y = self._stable if self._stable is not None else (None, None)
+        new_x = xlim if xlim is not None else stable_limits(data_x, old_x, from_zero=data_x[0] >= 0)
+        new_y = ylim if ylim is not None else stable_limits(data_y, old_y)
+        self._stable = (tuple(new_x), tuple(new_y))
+        return new_x, new_y
 
     @property
     def lines(self) -> tuple[Line, ...]:
@@ -556,7 +694,7 @@ class Path:
     dim: bool = False
 
 
-class Landscape(Widget):
+class Landscape(RowStrips, Widget):
     """The loss over the problem's bounds as contour bands, trajectories on top, ★ at w*.
 
     ``set_problem`` gives the loss on a grid (called once per problem and size, cached);
@@ -695,7 +833,7 @@ class Landscape(Widget):
                 run_chars.append(ch)
             text.append("".join(run_chars), style=run_style)
         self._cache = text
-        self._cache_rows, self._cache_size = [tuple(row) for row in grid], (width, height)
+        self._cache_rows, self._cache_size = [_grid_row(row) for row in grid], (width, height)
         return text
 
 
@@ -703,6 +841,18 @@ class Landscape(Widget):
 PATH_MARKS = ("•", "×", "▪", "◆")
 
 _RICH_PALETTE = ("bright_cyan", "dark_orange", "bright_green", "bright_magenta")
+
+
+def _grid_row(row: list[tuple[str, str | None]]) -> tuple[str, tuple]:
+    """A landscape row as ``(line, runs)``: its characters and one run per style."""
+    runs = []
+    start = 0
+    for i in range(1, len(row) + 1):
+        if i == len(row) or row[i][1] != row[start][1]:
+            if row[start][1] is not None:
+                runs.append((start, i, row[start][1]))
+            start = i
+    return "".join(ch for ch, _ in row), tuple(runs)
 
 
 def _densify(cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Static
 
-from .charts import PATH_MARKS, Chart, Landscape, Line, Path
+from .charts import PATH_MARKS, Chart, Landscape, Line, Path, stable_limits
 from .driver import Lab, Trace, TraceData
 from .status import StatusLine, TheoryLine, WrapLine
 
@@ -80,12 +80,12 @@ class LabScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Grid(id="charts"):
-            yield Chart("Loss  log10(L − L*)", xlabel="step", id="loss")
+            yield Chart("Loss  log10(L − L*)", xlabel="step", stable_axes=True, id="loss")
             yield Landscape("Landscape  ★ w*  ○ start  ● now", id="landscape")
-            yield Chart("Gradients  log10|g_i|", xlabel="step", id="grads")
-            yield Chart("Parameters  w_i  (— w*_i)", xlabel="step", id="params")
-            yield Chart("EWA of g0", xlabel="step", id="ewa")
-            yield Chart("Learning rate  η_t  (dim: coming)", xlabel="step", id="lr")
+            yield Chart("Gradients  log10|g_i|", xlabel="step", stable_axes=True, id="grads")
+            yield Chart("Parameters  w_i  (— w*_i)", xlabel="step", stable_axes=True, id="params")
+            yield Chart("EWA of g0", xlabel="step", stable_axes=True, id="ewa")
+            yield Chart("Learning rate  η_t  (dim: coming)", xlabel="step", stable_axes=True, id="lr")
         yield TheoryLine(id="theory")
         yield KeyHints(id="hints")
         yield Static("", id="too-small")
@@ -116,18 +116,19 @@ class LabScreen(Screen):
         return LAYOUTS.get(getattr(self, "layout_name", "full"), ())
 
     # -- drawing ----------------------------------------------------------------------------------
-    def redraw(self, lab: Lab, hints: list[tuple[str, str]], budget: float | None = None) -> bool:
+    def redraw(self, lab: Lab, hints: list[tuple[str, str]], budget: float | None = None,
+               next_slice: bool = False) -> bool:
         """Hand every shown chart its data; returns True when all of them are up to date.
 
         With a ``budget`` (seconds) the charts are rebuilt in turn until it is spent (the loss
         chart first, the others round-robin), so one frame never costs more than about the
-        budget and a key press is never stuck behind six plotext builds. Without one (tests,
-        snapshots) every chart is updated.
+        budget and a key press is never stuck behind six plotext builds. ``next_slice`` goes
+        on with the frame begun before (charts already drawn in it are left alone, whatever
+        the engine did since), so a frame always completes and frames keep their bounded rate.
+        Without a budget (tests, snapshots) every chart is updated.
         """
         shown = [c for c in self.shown_charts]
-        state = (lab.version, lab.k, lab.compare, tuple(shown), lab.running, lab.speed_index)
-        new_frame = getattr(self, "_fresh_state", None) != state
-        if budget is None or new_frame:  # a later slice of the same frame: the text is up to date
+        if budget is None or not next_slice:  # a later slice of the same frame: the text is up to date
             self.redraw_text(lab, hints)
         if getattr(self, "layout_name", "") == "too-small":
             return True
@@ -137,20 +138,25 @@ class LabScreen(Screen):
             for name in shown:
                 self._update(name, *args)
             return True
-        if new_frame:
-            self._fresh_state = state
+        if not next_slice or not hasattr(self, "_fresh"):
             self._fresh: set[str] = set()
         rr = getattr(self, "_rr", 0)
         others = [c for c in shown if c != "loss"]
         order = (["loss"] if "loss" in shown else []) + others[rr % max(len(others), 1):] + others[: rr % max(len(others), 1)]
         start = time.perf_counter()
+        costs: dict[str, float] = self.__dict__.setdefault("_costs", {})
+        built = 0
         for name in order:
             if name in self._fresh:
                 continue
-            if time.perf_counter() - start > budget and name != "loss":
+            # the next chart only if it fits (its last build time as the guess); one at least
+            if built and time.perf_counter() - start + costs.get(name, 0.0) > budget:
                 break
+            t0 = time.perf_counter()
             self._update(name, *args)
             self.query_one(f"#{name}").render()  # build now, inside the budget (cached for the paint)
+            costs[name] = time.perf_counter() - t0
+            built += 1
             self._fresh.add(name)
             if name != "loss":
                 self._rr = (others.index(name) + 1) if name in others else rr
@@ -197,7 +203,9 @@ class LabScreen(Screen):
             legend = "  ".join(f"{i + 1}:{d.label}" for i, d in enumerate(live))
         legend = legend if len(live) > 1 else ""
         # a legend that does not fit is left out rather than cut (the loss chart has one too)
-        view.border_subtitle = legend if len(legend) + 6 <= view.size.width else ""
+        subtitle = legend if len(legend) + 6 <= view.size.width else ""
+        if subtitle != view.border_subtitle:  # setting it repaints the whole widget, even unchanged
+            view.border_subtitle = subtitle
 
     def _grads(self, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
@@ -253,7 +261,7 @@ class LabScreen(Screen):
     def _lr(self, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
         k = max(d.step[-1] for d in live) if live else 0
-        horizon = max(100, 2 * int(k))
+        horizon = stable_limits((0.0, max(100.0, 2.0 * float(k))), None, from_zero=True)[1]  # 1-2-5 steps
         if not compare:
             future = np.unique(np.linspace(k, horizon, 256).astype(np.int64))
             lines.append(Line(future.astype(float), first.run.resolved.lrs(future), "coming", dim=True))

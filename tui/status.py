@@ -157,17 +157,33 @@ class WrapLine(Widget):
 
     DEFAULT_CSS = "WrapLine { height: auto; }"
     SEPARATOR = "  "
+    #: never shrink at one width: a live line that wraps to one line fewer for a moment would
+    #: otherwise re-lay the whole screen out (every chart resized and rebuilt) in the middle of
+    #: a key press; the height settles at the most lines needed, and is re-measured on a resize
+    KEEP_HEIGHT = False
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.items: list[tuple[str, str]] = []
+        self._kept = (0, 0)  # (width, most lines seen at that width)
 
     def set_items(self, items: list[tuple[str, str]]) -> None:
         if items != self.items:
-            old_lines = len(self._lines(self.size.width)) if self.size.width else None
+            width = self.size.width
+            old_lines = self._height(width) if width else None
             self.items = items
-            new_lines = len(self._lines(self.size.width)) if self.size.width else None
+            new_lines = self._height(width) if width else None
             self.refresh(layout=old_lines != new_lines or old_lines is None)
+
+    def _height(self, width: int) -> int:
+        lines = max(1, len(self._lines(width)))
+        if not self.KEEP_HEIGHT:
+            return lines
+        kept_width, kept = self._kept
+        if kept_width != width:
+            kept = 0
+        self._kept = (width, max(kept, lines))
+        return self._kept[1]
 
     @property
     def plain(self) -> str:
@@ -187,7 +203,7 @@ class WrapLine(Widget):
         return lines
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        return max(1, len(self._lines(width)))
+        return self._height(width)
 
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
@@ -207,12 +223,16 @@ class WrapLine(Widget):
 class StatusLine(WrapLine):
     """Problem, rule, every hyper-parameter, schedule, step and state."""
 
+    KEEP_HEIGHT = True
+
     def show(self, lab: Lab) -> None:
         self.set_items(status_items(lab))
 
 
 class TheoryLine(WrapLine):
     """Spectrum, stability bound, optimal settings, predicted and measured rates, warnings."""
+
+    KEEP_HEIGHT = True
 
     def show(self, lab: Lab) -> None:
         self.set_items(theory_items_all(lab))
