@@ -206,6 +206,34 @@ def test_effective_batch_fixed_sgd_batch_same_steps_for_both():
         effective_batch(data, sgd_batch=600, num_train=500)
 
 
+def test_plans_are_the_runs_the_experiments_train_untrained():
+    """compare_plan / effective_plan: what the CLI runs and the app's network lab steps."""
+    data = load_dataset("digits")
+    cp = experiments.compare_plan(data)
+    assert [p.name for p in cp] == [f"optimizer_experiment_{r}" for r in ("sgd", "sgd_momentum", "adam", "rmsprop")]
+    assert [p.config.rule_params["lr"] for p in cp] == [1e-2, 1e-2, 1e-3, 1e-4]
+    assert {(p.config.num_iterations, p.config.seed, p.config.batch_size) for p in cp} == {(200, 0, 100)}
+    ep = experiments.effective_plan(data)
+    assert [(p.rule, p.batch_size, p.seed) for p in ep] == (
+        [("sgd_momentum", 100, s) for s in (100, 200, 300)] + [("sgd", 600, s) for s in (100, 200, 300)])
+    assert [p.name for p in ep[3:]] == [f"sgd_momentum_compare_sgd_{s}" for s in (100, 200, 300)]
+    assert {(p.config.num_iterations, p.config.rule_params["lr"], p.data.X_train.shape[0]) for p in ep} == {
+        (300, 1e-2, 1438)}
+    solver = ep[3].build()
+    assert solver.t == 0 and solver.num_iterations == 300 and solver.batch_size == 600
+    assert [experiments.note_sgd_batch(n) for n in (1438, 600, 350, 150)] == [600, 600, 300, 100]
+    with pytest.raises(ParamError, match="multiple of 100"):
+        experiments.effective_plan(data, sgd_batch=250)
+    # the run functions train exactly these plans
+    small = dict(num_train=300, steps=4, hidden=[8])
+    res = compare_rules(data, **small)
+    plans = experiments.compare_plan(data, **small)
+    for p, r in zip(plans, res.runs):
+        s = p.build()
+        s.train()
+        assert s.loss_history == r.solver.loss_history and p.name == r.name
+
+
 def test_effective_batch_auto_stops_at_the_first_batch_below_the_target(monkeypatch):
     """The tuning loop itself, with training accuracies scripted per (rule, batch)."""
     scripted = {("sgd_momentum", 100): 0.9, ("sgd", 100): 0.5, ("sgd", 200): 0.6, ("sgd", 300): 0.88,

@@ -2,7 +2,8 @@
 
 The screen is hosted in a minimal App defined here, on a small generated data set and a small
 net, with ``autorun=False``: it never trains on its own (no worker thread, no clock); the ``n``
-key trains one slice of SLICE_ROUNDS iterations synchronously.
+key trains one slice of SLICE_ROUNDS iterations synchronously. The compare and study views take
+a few steps here (``STEPS``) instead of the note's 200 and 300.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from textual.app import App
 
 from descent_engine.ewa import ewa
 from descent_engine.network.config import TrainConfig
-from descent_engine.network.data import blobs
-from descent_engine.network.experiments import NOTE_LRS, rel_error
+from descent_engine.network.data import blobs, load_dataset
+from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS, compare_rules, effective_batch,
+                                                rel_error)
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
 from tui.charts import Chart
-from tui.screens.network import (COMPARE_RULES, EFFECTIVE_BATCH_FACTOR, EFFECTIVE_SEEDS, SLICE_ROUNDS,
-                                  NetworkScreen, Plan, Track, TrainingJob, default_config, effective_batches,
-                                  fit_schedule, plans_for)
+from tui.screens.network import (COMPARE_RULES, SLICE_ROUNDS, NetworkScreen, Plan, Track, TrainingJob,
+                                 default_config, fit_schedule, plans_for)
 
 
 def sync(test):
@@ -38,10 +39,11 @@ def sync(test):
 
 DATA = blobs(n=240, classes=3)  # 192 train / 48 val, 2 features
 CONFIG = TrainConfig(dataset="blobs", hidden=(16, 16), weight_scale=0.2, epochs=4, batch_size=20)  # 9 its per epoch
+STEPS = {"compare-rules": 15, "effective-batch": 10}  # three and two slices
 
 
 def make_screen() -> NetworkScreen:
-    return NetworkScreen(CONFIG, data=DATA, autorun=False)
+    return NetworkScreen(CONFIG, data=DATA, autorun=False, steps=STEPS)
 
 
 class NetHost(App):
@@ -88,13 +90,13 @@ def test_network_compare_80x24(snap_compare):
 
 
 def test_network_effective_batch_done_160x48(snap_compare):
-    assert snap_compare(NetHost(), press=["f"] + ["n"] * 5, terminal_size=(160, 48))
+    assert snap_compare(NetHost(), press=["f", "n", "n"], terminal_size=(160, 48))
 
 
 # -- pure parts ---------------------------------------------------------------------------------
 def test_default_is_the_notes_net_on_digits():
     c = default_config()
-    assert (c.dataset, c.rule, c.batch_size, c.hidden) == ("digits", "sgd_momentum", 100, (100,) * 5)
+    assert (c.dataset, c.rule, c.batch_size, c.hidden, c.weight_scale) == ("digits", "sgd_momentum", 100, (100,) * 5, 5e-2)
     assert c.rule_params["lr"] == NOTE_LRS["sgd_momentum"]
 
 
@@ -110,24 +112,48 @@ def test_fit_schedule_stretches_the_registry_defaults_to_the_run():
         get_schedule(name).hparams(fit_schedule(name, 1))  # always valid, even for a one-epoch run
 
 
-def test_effective_plans_take_the_same_number_of_steps():
-    plans = plans_for("effective", CONFIG, DATA.X_train.shape[0])
-    mb, sb = effective_batches(DATA.X_train.shape[0], CONFIG.batch_size)
-    assert (mb, sb) == (20, 20 * EFFECTIVE_BATCH_FACTOR)
-    assert [p.config.seed for p in plans] == list(EFFECTIVE_SEEDS) * 2
-    assert {p.config.rule for p in plans[:3]} == {"sgd"} and {p.config.rule for p in plans[3:]} == {"sgd_momentum"}
-    assert all(p.config.batch_size == sb for p in plans[:3]) and all(p.config.batch_size == mb for p in plans[3:])
-    n = plans[0].config.num_train
-    assert n % sb == 0 and n <= DATA.X_train.shape[0]
-    steps = {p.config.epochs * (n // p.config.batch_size) for p in plans}
-    assert steps == {CONFIG.epochs * n // mb}
+def _trained(plans):
+    job = TrainingJob([Track(p, p.config.build(data=p.data)) for p in plans])
+    while not job.done:
+        job.train_rounds(SLICE_ROUNDS)
+    return [t.solver for t in job.tracks]
 
 
-def test_note_sized_effective_batch_on_digits_sized_data():
-    """Digits has 1438 training examples: the note's 600 vs 100 on 1200 of them."""
-    assert effective_batches(1438, 100) == (100, 600)
-    plans = plans_for("effective", default_config(), 1438)
-    assert {p.config.num_train for p in plans} == {1200}
+def test_study_views_step_exactly_the_clis_runs():
+    """The screen's compare and effective-batch runs are the engine's: same histories, bit for bit."""
+    net = dict(hidden=CONFIG.hidden, weight_scale=CONFIG.weight_scale, dtype=CONFIG.dtype)
+    cli = compare_rules(DATA, steps=STEPS["compare-rules"], batch_size=CONFIG.batch_size, **net)
+    screen = _trained(plans_for("compare", CONFIG, DATA, steps=STEPS))
+    assert [s.update_rule for s in screen] == [r.solver.update_rule for r in cli.runs]
+    assert [s.hp for s in screen] == [r.solver.hp for r in cli.runs]
+    for s, r in zip(screen, cli.runs):
+        assert s.loss_history == r.solver.loss_history and s.train_acc_history == r.solver.train_acc_history
+
+    cli = effective_batch(DATA, sgd_batch=120, momentum_batch=CONFIG.batch_size, steps=STEPS["effective-batch"], **net)
+    plans = plans_for("effective", CONFIG, DATA, steps=STEPS)  # default sgd batch: 6 x 20
+    screen = _trained(plans)
+    assert [(p.config.rule, p.config.batch_size, p.config.seed) for p in plans] == [
+        (r.rule, r.batch_size, r.seed) for r in cli.runs]
+    assert [p.group for p in plans] == ["sgd_momentum batch 20"] * 3 + ["sgd batch 120"] * 3
+    for s, r in zip(screen, cli.runs):
+        assert s.num_iterations == STEPS["effective-batch"]
+        assert s.loss_history == r.solver.loss_history and s.train_acc_history == r.solver.train_acc_history
+
+
+def test_study_views_on_digits_are_the_notes_settings():
+    """Nothing is trained: the plans of the default screen on digits."""
+    digits = load_dataset("digits")
+    compare = plans_for("compare", default_config(), digits)
+    assert [p.config.rule for p in compare] == list(COMPARE_RULES)
+    assert [p.config.rule_params["lr"] for p in compare] == [NOTE_LRS[r] for r in COMPARE_RULES]
+    assert {(p.config.num_iterations, p.config.batch_size, p.config.seed, p.config.weight_scale)
+            for p in compare} == {(NOTE_STEPS["compare-rules"], 100, 0, 5e-2)}
+    study = plans_for("effective", default_config(), digits)
+    assert [(p.config.rule, p.config.batch_size, p.config.seed) for p in study] == (
+        [("sgd_momentum", 100, s) for s in NOTE_SEEDS] + [("sgd", 600, s) for s in NOTE_SEEDS])
+    assert {(p.config.num_iterations, p.config.rule_params["lr"], p.config.log_acc_iteration,
+             p.data.X_train.shape[0]) for p in study} == {(NOTE_STEPS["effective-batch"], 1e-2, True, 1438)}
+    assert {p.config.batch_size for p in plans_for("effective", default_config(), digits, sgd_batch=300)} == {100, 300}
 
 
 def test_job_is_deterministic_and_snapshots_are_copies():
@@ -319,7 +345,8 @@ async def test_f_runs_the_effective_batch_study_and_prints_the_relative_error():
         screen = app.screen
         await pilot.press("f")
         assert screen.view == "effective" and len(screen.job.tracks) == 6
-        assert "relative error when all six runs are done" in info(screen)
+        assert "relative error when all 6 runs are done" in info(screen)
+        assert "step 0/10 each" in status(screen) and "seeds 100,200,300" in status(screen)
         while not screen.job.done:
             await pilot.press("n")
         finals = {}
@@ -327,15 +354,49 @@ async def test_f_runs_the_effective_batch_study_and_prints_the_relative_error():
             finals.setdefault(t.solver.update_rule, []).append(t.solver.train_acc_history[-1])
         err = rel_error(np.mean(finals["gd"]), np.mean(finals["sgd_momentum"]))
         assert f"relative error {err:.4f}" in info(screen)
+        assert ("< 0.04: similar" if err < 0.04 else ">= 0.04: not similar") in info(screen)
         assert "✔ done" in status(screen)
         acc = screen.query_one("#net-acc", Chart)
         labels = [ln.label for ln in acc.lines if ln.label]
-        assert labels == ["sgd batch 120", "sgd_momentum batch 20"]
+        assert labels == ["sgd_momentum batch 20", "sgd batch 120"]
         mean = acc.lines[4].y  # bands (lo, hi of each setting) first, then the means
         lo, hi = acc.lines[0].y, acc.lines[1].y
         assert np.all(lo <= mean + 1e-12) and np.all(mean <= hi + 1e-12)
         await pilot.press("f")
         assert screen.view == "single"
+
+
+@sync
+async def test_brackets_change_the_studys_sgd_batch_by_one_momentum_batch():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert "[/]" not in dict(screen.key_hints())
+        await pilot.press("right_square_bracket")  # not bound outside the study
+        assert screen.view == "single"
+        await pilot.press("f")
+        assert "[/]" in dict(screen.key_hints())
+
+        def batches():
+            return sorted({t.solver.batch_size for t in screen.job.tracks if t.solver.update_rule == "gd"})
+
+        assert batches() == [120]
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        assert batches() == [180] and "sgd batch 180" in status(screen)
+        job = screen.job
+        await pilot.press("right_square_bracket")  # 200 > the 192 training examples: refused
+        assert screen.job is job and batches() == [180]
+        await pilot.press("l")  # other keys keep the chosen batch
+        assert batches() == [180] and screen.job.tracks[0].solver.hp["lr"] == pytest.approx(2 * NOTE_LRS["sgd"])
+        for _ in range(8):
+            await pilot.press("left_square_bracket")
+        assert batches() == [20]  # down to sgd_momentum's batch
+        job = screen.job
+        await pilot.press("left_square_bracket")  # not below
+        assert screen.job is job
+        await pilot.press("f", "f")  # the note's settings again
+        assert batches() == [120]
 
 
 @sync

@@ -13,6 +13,11 @@ may be smaller (``digits`` has 1438 training examples), so the experiments keep 
 of *steps* instead (``steps``: 200 for compare-rules, 300 for effective-batch); ``steps=None``
 goes back to the note's epochs on whatever training set there is. Runs are named like the note's
 ``submission_logs`` files.
+
+The runs are planned apart from running them: :func:`compare_plan` and :func:`effective_plan` return
+each run's :class:`PlannedRun` (its name, :class:`TrainConfig` and training data) untrained. The
+run functions train exactly those plans, and the app's network lab steps the same plans live, so
+the lab and the CLI cannot disagree on seeds, batches, step counts or learning rates.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..params import ParamError
+from .config import NOTE_HIDDEN, TrainConfig
 from .data import Dataset
-from .net import FullyConnectedNet
 from .solver import Solver
 
 NOTE_LRS = {"sgd": 1e-2, "sgd_momentum": 1e-2, "adam": 1e-3, "rmsprop": 1e-4}
@@ -32,6 +37,10 @@ NOTE_LRS = {"sgd": 1e-2, "sgd_momentum": 1e-2, "adam": 1e-3, "rmsprop": 1e-4}
 NOTE_STEPS = {"compare-rules": 200, "effective-batch": 300}
 #: the note's target for the effective-batch study: rel_error(train acc) < 0.04
 REL_ERROR_TARGET = 0.04
+#: the note's seeds for the effective-batch study
+NOTE_SEEDS = (100, 200, 300)
+#: the note's fixed effective-batch setting: sgd at batch 600, six times sgd_momentum's 100
+NOTE_SGD_BATCH_FACTOR = 6
 EXPERIMENTS = ("overfit", "compare-rules", "effective-batch")
 Progress = Callable[[int, int], Any]
 
@@ -63,6 +72,35 @@ class RunRecord:
         return float(self.solver.val_acc_history[-1])
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of an experiment, not trained yet: :meth:`build` gives a fresh Solver."""
+
+    name: str  # file stem, as the note's submission_logs
+    config: TrainConfig
+    data: Dataset  # what it trains on (the experiment's subset of the training set)
+
+    @property
+    def rule(self) -> str:
+        return self.config.rule
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size
+
+    def build(self) -> Solver:
+        return self.config.build(data=self.data)
+
+    def record(self) -> RunRecord:
+        """A fresh Solver for this plan, in the record the run functions return."""
+        solver = self.build()
+        return RunRecord(self.name, self.rule, self.seed, self.batch_size, solver.num_epochs, solver)
+
+
 @dataclass
 class ExperimentResult:
     name: str
@@ -79,10 +117,13 @@ class ExperimentResult:
     log: list[str] = field(default_factory=list)
 
 
-def _make(data: Dataset, hidden, weight_scale, dtype, seed, **solver_kw) -> Solver:
-    model = FullyConnectedNet(hidden, data.num_features, data.num_classes, weight_scale=weight_scale,
-                              dtype=dtype, rng=seed)
-    return Solver(model, data, seed=seed, verbose=False, **solver_kw)
+def _config(data: Dataset, *, rule: str, lr: float, hidden, weight_scale, dtype, seed, batch_size, epochs,
+            steps, log_acc_iteration) -> TrainConfig:
+    """The config of one experiment run (no schedule, no L2: the note's settings)."""
+    return TrainConfig(dataset=data.name, rule=rule, rule_params={"lr": lr}, hidden=tuple(int(h) for h in hidden),
+                       weight_scale=weight_scale, dtype=dtype, seed=seed, epochs=epochs, batch_size=batch_size,
+                       num_train=data.X_train.shape[0], log_acc_iteration=log_acc_iteration,
+                       num_iterations=None if steps is None else int(steps))
 
 
 class _Ticker:
@@ -138,9 +179,10 @@ def overfit(data: Dataset, *, num_train: int = 50, hidden: Sequence[int] = (100,
     sgd at lr 1e-3, 20 epochs of batch 25 (40 steps), float64. With ``digits`` on the course's
     CIFAR-10 scale (see :mod:`.data`) these reach 100% training accuracy."""
     small = data.subset(num_train)
-    solver = _make(small, hidden, weight_scale, dtype, seed, update_rule=rule, optim_config={"lr": lr},
-                   num_epochs=epochs, batch_size=batch_size)
-    run = RunRecord(f"overfit_{rule}", rule, seed, batch_size, epochs, solver)
+    run = PlannedRun(f"overfit_{rule}", _config(small, rule=rule, lr=lr, hidden=hidden, weight_scale=weight_scale,
+                                                dtype=dtype, seed=seed, batch_size=batch_size, epochs=epochs,
+                                                steps=None, log_acc_iteration=False), small).record()
+    solver = run.solver
     _run_all([run], progress, say)
     best_train = max(solver.train_acc_history) if solver.train_acc_history else float("nan")
     summary = [
@@ -162,6 +204,24 @@ def _first_reaching(solver: Solver, level: float) -> int | None:
     return None
 
 
+def compare_plan(data: Dataset, *, rules: Sequence[str] = ("sgd", "sgd_momentum", "adam", "rmsprop"),
+                 lrs: Mapping[str, float] | None = None, num_train: int = 4000,
+                 hidden: Sequence[int] = NOTE_HIDDEN, weight_scale: float = 5e-2, epochs: int = 5,
+                 batch_size: int = 100, seed: int = 0, dtype: str = "float32",
+                 steps: int | None = NOTE_STEPS["compare-rules"],
+                 log_acc_iteration: bool | int = False) -> list[PlannedRun]:
+    """The runs :func:`compare_rules` trains, untrained: one per rule, the same seed (so the same
+    initial weights and minibatch stream), each at its note's lr (``lrs`` overrides)."""
+    _check_steps(steps)
+    lrs = {**NOTE_LRS, **(lrs or {})}
+    small = data.subset(num_train)
+    return [PlannedRun(f"optimizer_experiment_{rule}",
+                       _config(small, rule=rule, lr=lrs.get(rule, 1e-2), hidden=hidden, weight_scale=weight_scale,
+                               dtype=dtype, seed=seed, batch_size=batch_size, epochs=epochs, steps=steps,
+                               log_acc_iteration=log_acc_iteration), small)
+            for rule in rules]
+
+
 def compare_rules(data: Dataset, *, rules: Sequence[str] = ("sgd", "sgd_momentum", "adam", "rmsprop"),
                   lrs: Mapping[str, float] | None = None, num_train: int = 4000,
                   hidden: Sequence[int] = (100,) * 5, weight_scale: float = 5e-2, epochs: int = 5,
@@ -169,17 +229,13 @@ def compare_rules(data: Dataset, *, rules: Sequence[str] = ("sgd", "sgd_momentum
                   steps: int | None = NOTE_STEPS["compare-rules"], log_acc_iteration: bool | int = False,
                   progress: Progress | None = None, say: Callable[[str], Any] | None = None) -> ExperimentResult:
     """Each rule from the same initial weights and minibatch stream (same seed), for ``steps`` steps
-    (the note's 200; ``None``: ``epochs`` epochs of the training set)."""
-    _check_steps(steps)
+    (the note's 200; ``None``: ``epochs`` epochs of the training set): the runs of :func:`compare_plan`."""
+    plans = compare_plan(data, rules=rules, lrs=lrs, num_train=num_train, hidden=hidden, weight_scale=weight_scale,
+                         epochs=epochs, batch_size=batch_size, seed=seed, dtype=dtype, steps=steps,
+                         log_acc_iteration=log_acc_iteration)
     lrs = {**NOTE_LRS, **(lrs or {})}
     small = data.subset(num_train)
-    runs = []
-    for rule in rules:
-        lr = lrs.get(rule, 1e-2)
-        solver = _make(small, hidden, weight_scale, dtype, seed, update_rule=rule, optim_config={"lr": lr},
-                       num_epochs=epochs, batch_size=batch_size, num_iterations=steps,
-                       log_acc_iteration=log_acc_iteration)
-        runs.append(RunRecord(f"optimizer_experiment_{rule}", rule, seed, batch_size, solver.num_epochs, solver))
+    runs = [p.record() for p in plans]
     _run_all(runs, progress, say)
     n_steps = runs[0].solver.num_iterations if runs else 0
     summary = [f"compare rules on {small.describe()}: hidden {list(hidden)}, weight_scale {weight_scale:g}, "
@@ -217,7 +273,62 @@ def _mean_final_train_acc(runs: list[RunRecord]) -> float:
     return float(np.mean([r.final_train_acc for r in runs]))
 
 
-def effective_batch(data: Dataset, *, seeds: Sequence[int] = (100, 200, 300), sgd_batch: int | str = "auto",
+def _effective_size(data: Dataset, seeds: Sequence[int], momentum_batch: int, num_train: int) -> int:
+    """The training-set size of the study (checked: seeds given, room for one momentum batch)."""
+    if not seeds:
+        raise ParamError("give at least one seed")
+    if int(momentum_batch) < 1:
+        raise ParamError(f"the momentum batch must be at least 1, got {momentum_batch}")
+    n = min(int(num_train), data.X_train.shape[0])
+    if n < momentum_batch:
+        raise ParamError(f"{data.name} has {n} training examples; a batch of {momentum_batch} needs at least that many")
+    return n
+
+
+def _check_sgd_batch(data: Dataset, n: int, sgd_batch: int, momentum_batch: int) -> int:
+    sgd_batch = int(sgd_batch)
+    if sgd_batch < momentum_batch or sgd_batch % momentum_batch:
+        raise ParamError(f"the sgd batch must be a multiple of {momentum_batch}, got {sgd_batch}")
+    if sgd_batch > n:
+        raise ParamError(f"{data.name} has {n} training examples; an sgd batch of {sgd_batch} "
+                         f"needs at least that many")
+    return sgd_batch
+
+
+def note_sgd_batch(num_train: int, momentum_batch: int = 100) -> int:
+    """The note's sgd batch, six times sgd_momentum's (600 for 100), or the largest multiple of
+    ``momentum_batch`` a smaller training set holds."""
+    return max(momentum_batch, min(NOTE_SGD_BATCH_FACTOR * momentum_batch, num_train // momentum_batch * momentum_batch))
+
+
+def effective_plan(data: Dataset, *, seeds: Sequence[int] = NOTE_SEEDS, sgd_batch: int | None = None,
+                   momentum_batch: int = 100, lr: float = 1e-2, steps: int | None = NOTE_STEPS["effective-batch"],
+                   base_epochs: int = 5, num_train: int = 6000, hidden: Sequence[int] = NOTE_HIDDEN,
+                   weight_scale: float = 5e-2, dtype: str = "float32",
+                   log_acc_iteration: bool | int = True) -> list[PlannedRun]:
+    """The runs of the effective-batch study at one fixed sgd batch, untrained: sgd_momentum at
+    ``momentum_batch`` for each seed, then sgd at ``sgd_batch`` (a multiple of ``momentum_batch``;
+    ``None``: :func:`note_sgd_batch`) for each seed, all for the same number of steps (``steps``;
+    ``None``: ``base_epochs`` epochs at ``momentum_batch``) at the same lr. :func:`effective_batch`
+    trains these (one plan per sgd batch it tries); names are the note's files."""
+    _check_steps(steps)
+    n = _effective_size(data, seeds, momentum_batch, num_train)
+    sgd_batch = note_sgd_batch(n, momentum_batch) if sgd_batch is None else sgd_batch
+    sgd_batch = _check_sgd_batch(data, n, sgd_batch, momentum_batch)
+    small = data.subset(n)
+    n_steps = int(steps) if steps is not None else int(base_epochs) * (n // momentum_batch)
+
+    def group(rule: str, batch: int) -> list[PlannedRun]:
+        return [PlannedRun(f"sgd_momentum_compare_{rule}_{seed}",
+                           _config(small, rule=rule, lr=lr, hidden=hidden, weight_scale=weight_scale, dtype=dtype,
+                                   seed=seed, batch_size=batch, epochs=base_epochs, steps=n_steps,
+                                   log_acc_iteration=log_acc_iteration), small)
+                for seed in seeds]
+
+    return group("sgd_momentum", momentum_batch) + group("sgd", sgd_batch)
+
+
+def effective_batch(data: Dataset, *, seeds: Sequence[int] = NOTE_SEEDS, sgd_batch: int | str = "auto",
                     momentum_batch: int = 100, lr: float = 1e-2, steps: int | None = NOTE_STEPS["effective-batch"],
                     base_epochs: int = 5, num_train: int = 6000, hidden: Sequence[int] = (100,) * 5,
                     weight_scale: float = 5e-2, dtype: str = "float32", log_acc_iteration: bool | int = True,
@@ -225,7 +336,8 @@ def effective_batch(data: Dataset, *, seeds: Sequence[int] = (100, 200, 300), sg
                     say: Callable[[str], Any] | None = None) -> ExperimentResult:
     """sgd_momentum at ``momentum_batch`` against sgd at ``sgd_batch`` (a multiple of
     ``momentum_batch``), each for the same ``steps`` steps (the note's 300; ``None``: the note's
-    ``base_epochs`` epochs at ``momentum_batch``), one run per seed, same lr.
+    ``base_epochs`` epochs at ``momentum_batch``), one run per seed, same lr: the runs of
+    :func:`effective_plan`.
 
     ``sgd_batch="auto"`` is the note's TODO: try 2, 3, ... times ``momentum_batch`` (up to the
     training-set size) and stop at the first whose relative error of the mean final training
@@ -234,13 +346,7 @@ def effective_batch(data: Dataset, *, seeds: Sequence[int] = (100, 200, 300), sg
     ``target``, the closest try is reported, and the summary says so.
     """
     _check_steps(steps)
-    if not seeds:
-        raise ParamError("give at least one seed")
-    if int(momentum_batch) < 1:
-        raise ParamError(f"the momentum batch must be at least 1, got {momentum_batch}")
-    n = min(int(num_train), data.X_train.shape[0])
-    if n < momentum_batch:
-        raise ParamError(f"{data.name} has {n} training examples; a batch of {momentum_batch} needs at least that many")
+    n = _effective_size(data, seeds, momentum_batch, num_train)
     auto = isinstance(sgd_batch, str)
     if auto:
         if sgd_batch != "auto":
@@ -250,15 +356,15 @@ def effective_batch(data: Dataset, *, seeds: Sequence[int] = (100, 200, 300), sg
             raise ParamError(f"{data.name} has {n} training examples; tuning needs room for an sgd batch of "
                              f"{2 * momentum_batch}")
     else:
-        sgd_batch = int(sgd_batch)
-        if sgd_batch < momentum_batch or sgd_batch % momentum_batch:
-            raise ParamError(f"the sgd batch must be a multiple of {momentum_batch}, got {sgd_batch}")
-        if sgd_batch > n:
-            raise ParamError(f"{data.name} has {n} training examples; an sgd batch of {sgd_batch} "
-                             f"needs at least that many")
-        candidates = [sgd_batch]
+        candidates = [_check_sgd_batch(data, n, sgd_batch, momentum_batch)]
     small = data.subset(n)
-    n_steps = int(steps) if steps is not None else int(base_epochs) * (n // momentum_batch)
+
+    def plan(batch: int) -> list[PlannedRun]:
+        return effective_plan(data, seeds=seeds, sgd_batch=batch, momentum_batch=momentum_batch, lr=lr, steps=steps,
+                              base_epochs=base_epochs, num_train=n, hidden=hidden, weight_scale=weight_scale,
+                              dtype=dtype, log_acc_iteration=log_acc_iteration)
+
+    n_steps = plan(candidates[0])[0].config.num_iterations
     reference = [momentum_batch] if auto else []
     # the progress total covers the work planned so far (momentum, reference, first try) and grows by
     # one try each time the tuning goes on, so the bar never promises tries that may not happen
@@ -272,12 +378,11 @@ def effective_batch(data: Dataset, *, seeds: Sequence[int] = (100, 200, 300), sg
             say(line)
 
     def group(rule: str, batch: int, name: str) -> list[RunRecord]:
-        runs = []
-        for seed in seeds:
-            solver = _make(small, hidden, weight_scale, dtype, seed, update_rule=rule, optim_config={"lr": lr},
-                           num_epochs=base_epochs, num_iterations=n_steps, batch_size=batch,
-                           log_acc_iteration=log_acc_iteration)
-            runs.append(RunRecord(name.format(seed=seed), rule, seed, batch, solver.num_epochs, solver))
+        plans = plan(batch)
+        plans = plans[:len(seeds)] if rule == "sgd_momentum" else plans[len(seeds):]
+        runs = [p.record() for p in plans]
+        for r in runs:
+            r.name = name.format(seed=r.seed)
         if say is not None:
             say(f"running with {rule} ; batch {batch} ; seeds = {', '.join(map(str, seeds))} ; {n_steps} steps")
         _train(runs, ticker, say, announce=False)

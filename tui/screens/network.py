@@ -8,9 +8,17 @@ Three views over :mod:`descent_engine.network`:
   keeps the previous one as a dim ghost.
 * **compare** (``c``): sgd, sgd_momentum, adam and rmsprop with the note's learning rates, from
   the same initial weights and minibatch stream, trained in lockstep and overlaid.
-* **effective batch** (``f``): the note's study, sgd at a batch six times larger against
-  sgd_momentum at batch 100 for the same number of steps, seeds 100/200/300; each setting's mean
-  with its min-max band and, when done, the relative error of the final training accuracy.
+* **effective batch** (``f``): the note's study, sgd at batch 600 (``[``/``]`` change it by 100)
+  against sgd_momentum at batch 100 for the same number of steps, seeds 100/200/300; each
+  setting's mean with its min-max band and, when done, the relative error of the final training
+  accuracy against the note's 0.04.
+
+The compare and study views step the runs :func:`~descent_engine.network.experiments.compare_plan`
+and :func:`~descent_engine.network.experiments.effective_plan` plan, the very runs the CLI's
+``descent-tui experiment compare-rules|effective-batch`` trains (seeds, batches, the note's step
+counts, learning rates); the net, batch and seed come from the single view's settings (by default
+the note's). Only the keys change them: ``l``/``b``/``d`` scale every lr, nudge every beta, set a
+schedule.
 
 Threads: a :class:`TrainingJob` owns the solvers of one view and a lock; a Textual thread worker
 trains it in slices of about :data:`WORKER_BUDGET` seconds (each solver step holds the lock, so a
@@ -25,7 +33,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -38,9 +46,10 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from descent_engine.ewa import ewa
-from descent_engine.network.config import NOTE_HIDDEN, TrainConfig
+from descent_engine.network.config import TrainConfig
 from descent_engine.network.data import Dataset, DatasetError, load_dataset
-from descent_engine.network.experiments import NOTE_LRS, rel_error
+from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS, REL_ERROR_TARGET, compare_plan,
+                                                effective_plan, rel_error)
 from descent_engine.network.solver import Solver
 from descent_engine.params import ParamError, format_value
 from descent_engine.rules import RULES, get_rule
@@ -50,19 +59,11 @@ from ..charts import Chart, Line
 from ..lab import KeyHints
 from ..status import WrapLine, params_text
 
-#: the note's net is hidden [100]*5 at weight_scale 5e-2 on mean-subtracted CIFAR-10 pixels; on the
-#: built-in digits (64 features in [0, 1]) that scale starves the five layers of signal (sgd_momentum
-#: is still at chance after 40 epochs), while 1e-1 trains visibly within 20 epochs
-DEFAULT_WEIGHT_SCALE = 1e-1
+#: the single run's length (the note's net on digits is near 100% training accuracy by then)
 DEFAULT_EPOCHS = 20
 #: the EWA of the loss for rules without a beta of their own
 DEFAULT_EWA_BETA = 0.9
 COMPARE_RULES = tuple(NOTE_LRS)  # sgd, sgd_momentum, adam, rmsprop
-EFFECTIVE_SEEDS = (100, 200, 300)
-#: the note's sgd batch 600 against sgd_momentum batch 100
-EFFECTIVE_BATCH_FACTOR = 6
-#: about this many accuracy checks per effective-batch run (the course checks every iteration)
-EFFECTIVE_ACC_POINTS = 60
 #: iterations per solver in one synchronous slice (the ``n`` key)
 SLICE_ROUNDS = 5
 #: seconds of training per worker slice before it lets go of the GIL
@@ -74,9 +75,12 @@ FRAME_RATE = 10
 SCHEDULE_HORIZON = 100
 #: below this the screen says the terminal is too small (width, height)
 MIN_SIZE = (60, 18)
+#: effective-batch view: charts lower than this (rows, border included) draw no legend
+LEGEND_MIN_HEIGHT = 10
 
 #: one colour per compared rule (and per effective-batch setting), with a darker one for its band
 RULE_COLORS = {"sgd": "cyan", "sgd_momentum": "orange", "adam": "green", "rmsprop": "magenta"}
+STUDY_COLORS = {"sgd": "cyan", "sgd_momentum": "orange"}
 BAND_COLORS = {"cyan": 30, "orange": 130}
 #: the same colours as Rich styles for the text lines (plotext's "orange" is not a Rich colour)
 TEXT_COLORS = {"cyan": "cyan", "orange": "dark_orange", "green": "green", "magenta": "magenta"}
@@ -94,10 +98,10 @@ VIEW_TITLES = {"single": "network lab", "compare": "compare rules", "effective":
 
 
 def default_config() -> TrainConfig:
-    """The note's net on digits: hidden [100]*5, sgd_momentum at the note's lr, batch 100."""
+    """The note's net on digits (TrainConfig's defaults: hidden [100]*5, weight_scale 5e-2, batch
+    100, sgd_momentum) at the note's lr, for :data:`DEFAULT_EPOCHS` epochs."""
     return TrainConfig(dataset="digits", rule="sgd_momentum", rule_params={"lr": NOTE_LRS["sgd_momentum"]},
-                       hidden=NOTE_HIDDEN, weight_scale=DEFAULT_WEIGHT_SCALE, epochs=DEFAULT_EPOCHS,
-                       batch_size=100)
+                       epochs=DEFAULT_EPOCHS)
 
 
 def note_lr(rule: str) -> float:
@@ -160,25 +164,32 @@ def ewa_beta(config: TrainConfig) -> float:
     return mb[1] if mb is not None else DEFAULT_EWA_BETA
 
 
+def run_epochs(config: TrainConfig, num_train: int) -> int:
+    """The epochs a run of ``config`` on ``num_train`` examples spans (the last may be partial)."""
+    per_epoch = max(num_train // config.batch_size, 1)
+    return -(-config.num_iterations // per_epoch) if config.num_iterations else config.epochs
+
+
 @dataclass(frozen=True)
 class Plan:
-    """One run of a view: its label, the group it is averaged in (effective batch) and its config."""
+    """One run of a view: its label, the group it is averaged in (effective batch), its config and,
+    for the compare and study views, the data the experiment's plan trains it on."""
 
     label: str
     group: str
     config: TrainConfig
     color: str = "auto"
-
-
-def effective_batches(num_train: int, batch: int) -> tuple[int, int]:
-    """(sgd_momentum batch, sgd batch): ``batch`` and six times it, scaled down for a small set."""
-    mb = batch if num_train >= EFFECTIVE_BATCH_FACTOR * batch else max(1, num_train // EFFECTIVE_BATCH_FACTOR)
-    return mb, EFFECTIVE_BATCH_FACTOR * mb
+    data: Dataset | None = field(default=None, compare=False)
 
 
 def scaled_rule(config: TrainConfig, rule: str, lr_scale: float = 1.0, beta_steps: int = 0) -> TrainConfig:
     """``config`` with ``rule`` at the note's lr times ``lr_scale`` and its main beta nudged ``beta_steps`` times."""
-    c = with_lr(replace(config, rule=rule, rule_params={}), note_lr(rule) * lr_scale)
+    return tuned(replace(config, rule=rule, rule_params={}), note_lr(rule) * lr_scale, beta_steps)
+
+
+def tuned(config: TrainConfig, lr: float, beta_steps: int = 0) -> TrainConfig:
+    """``config`` at ``lr`` with its main beta nudged ``beta_steps`` times from the registry default."""
+    c = with_lr(config, lr)
     mb = main_beta(c)
     if mb is not None and beta_steps:
         p, value = mb
@@ -188,31 +199,41 @@ def scaled_rule(config: TrainConfig, rule: str, lr_scale: float = 1.0, beta_step
     return c
 
 
-def plans_for(view: str, base: TrainConfig, num_train: int, lr_scale: float = 1.0, beta_steps: int = 0) -> list[Plan]:
-    """The runs a view trains. ``base`` is the single view's config; the compare and study views take
-    the net, data and schedule from it, each rule at the note's lr times ``lr_scale`` and its main beta
-    nudged ``beta_steps`` times from the registry default."""
+def study_config(planned: TrainConfig, base: TrainConfig, num_train: int, lr_scale: float, beta_steps: int) -> TrainConfig:
+    """A planned experiment run as the keys left it: lr times ``lr_scale``, main beta nudged
+    ``beta_steps`` times, the single view's schedule fitted to the run. Unchanged by default."""
+    c = planned
+    if lr_scale != 1.0 or beta_steps:
+        c = tuned(c, current_lr(c) * lr_scale, beta_steps)
+    if base.schedule != "constant":
+        c = replace(c, schedule=base.schedule, schedule_params=fit_schedule(base.schedule, run_epochs(c, num_train)))
+    return c
+
+
+def plans_for(view: str, base: TrainConfig, data: Dataset, *, steps: dict[str, int] | None = None,
+              lr_scale: float = 1.0, beta_steps: int = 0, sgd_batch: int | None = None) -> list[Plan]:
+    """The runs a view trains. ``base`` is the single view's config and ``data`` its whole dataset.
+
+    The compare and study views are the engine's :func:`compare_plan` and :func:`effective_plan`
+    (the CLI's runs) with the net, batch (sgd_momentum's, in the study) and seed of ``base``, the
+    step counts ``steps`` (default the note's) and, for the study, sgd at ``sgd_batch`` (None: the
+    note's 600); then :func:`study_config` applies the keys' lr scale, beta nudges and schedule.
+    """
     if view == "single":
         return [Plan(get_rule(base.rule).name, "", base)]
+    steps = {**NOTE_STEPS, **(steps or {})}
+    net = dict(hidden=base.hidden, weight_scale=base.weight_scale, dtype=base.dtype)
     if view == "compare":
-        return [Plan(rule, rule, scaled_rule(base, rule, lr_scale, beta_steps), RULE_COLORS[rule])
-                for rule in COMPARE_RULES]
+        planned = compare_plan(data, rules=COMPARE_RULES, batch_size=base.batch_size, seed=base.seed,
+                               steps=steps["compare-rules"], **net)
+        return [Plan(p.rule, p.rule, study_config(p.config, base, p.data.X_train.shape[0], lr_scale, beta_steps),
+                     RULE_COLORS[p.rule], p.data) for p in planned]
     if view == "effective":
-        mb, sb = effective_batches(num_train, base.batch_size)
-        n = num_train // sb * sb
-        steps = base.epochs * (n // mb)
-        every = max(1, steps // EFFECTIVE_ACC_POINTS)
-        out = []
-        for rule, batch, epochs, color in (("sgd", sb, base.epochs * EFFECTIVE_BATCH_FACTOR, "cyan"),
-                                           ("sgd_momentum", mb, base.epochs, "orange")):
-            group = f"{rule} batch {batch}"
-            for seed in EFFECTIVE_SEEDS:
-                c = replace(scaled_rule(base, rule, lr_scale, beta_steps), batch_size=batch, epochs=epochs, seed=seed,
-                            num_train=n, log_acc_iteration=every)
-                if c.schedule != "constant":  # same shape over the run's steps for both settings
-                    c = with_schedule(c, c.schedule)
-                out.append(Plan(f"{rule} seed {seed}", group, c, color))
-        return out
+        planned = effective_plan(data, sgd_batch=sgd_batch, momentum_batch=base.batch_size,
+                                 steps=steps["effective-batch"], **net)
+        return [Plan(f"{p.rule} seed {p.seed}", f"{p.rule} batch {p.batch_size}",
+                     study_config(p.config, base, p.data.X_train.shape[0], lr_scale, beta_steps),
+                     STUDY_COLORS[p.rule], p.data) for p in planned]
     raise ValueError(view)
 
 
@@ -231,6 +252,7 @@ class TrackData:
     config: TrainConfig
     iterations_per_epoch: int
     num_iterations: int
+    num_epochs: int  # the solver's (with a fixed step count the last epoch may be partial)
     t: int
     epoch: int
     done: bool
@@ -279,7 +301,7 @@ class Track:
         diverged = len(s.loss_history) - 1 if s.diverged else None
         return TrackData(
             self.plan.label, self.plan.group, self.plan.color, s.update_rule, self.plan.config,
-            s.iterations_per_epoch, s.num_iterations, s.t, s.epoch, s.done, diverged,
+            s.iterations_per_epoch, s.num_iterations, s.num_epochs, s.t, s.epoch, s.done, diverged,
             np.asarray(s.loss_history, dtype=float), np.asarray(s.lr_history, dtype=float), self.planned_lr,
             s.update_ratio_history, np.asarray(s.log_acc_iteration_history, dtype=float),
             np.asarray(s.train_acc_history, dtype=float), np.asarray(s.val_acc_history, dtype=float),
@@ -397,7 +419,7 @@ def progress_items(view: str, tracks: Sequence[TrackData]) -> list[tuple[str, st
     t0 = tracks[0]
     if view == "effective":
         return [(f"step {min(t.t for t in tracks)}/{t0.num_iterations} each", "bold")]
-    return [(f"epoch {t0.epoch}/{t0.config.epochs}", "bold"), (f"it {t0.t}/{t0.num_iterations}", "bold")]
+    return [(f"epoch {t0.epoch}/{t0.num_epochs}", "bold"), (f"it {t0.t}/{t0.num_iterations}", "bold")]
 
 
 def short_rule_items(config: TrainConfig, style: str, prefix: str = "", extra: str = "") -> list[tuple[str, str]]:
@@ -440,8 +462,8 @@ def status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks: Sequen
             seen.setdefault(p.group, p)
         for p in seen.values():
             c = p.config
-            items += short_rule_items(c, text_style(p.color), extra=f"batch {c.batch_size} × {c.epochs} epochs")
-        items.append(("seeds " + ",".join(str(s) for s in EFFECTIVE_SEEDS), ""))
+            items += short_rule_items(c, text_style(p.color), extra=f"batch {c.batch_size}")
+        items.append(("seeds " + ",".join(str(p.config.seed) for p in plans if p.group == plans[0].group), ""))
     items += schedule_items(first)
     return items
 
@@ -495,10 +517,11 @@ def effective_summary(tracks: Sequence[TrackData]) -> list[tuple[str, str]]:
                       text_style(ts[0].color)))
     if done and len(avgs) == 2 and all(math.isfinite(a) for a in avgs):
         err = rel_error(*avgs)
-        verdict = "< 0.04: similar" if err < 0.04 else ">= 0.04: not similar"
-        items.append((f"relative error {err:.4f} ({verdict})", "bold reverse" if err < 0.04 else "bold red"))
+        similar = err < REL_ERROR_TARGET
+        verdict = f"< {REL_ERROR_TARGET:g}: similar" if similar else f">= {REL_ERROR_TARGET:g}: not similar"
+        items.append((f"relative error {err:.4f} ({verdict})", "bold reverse" if similar else "bold red"))
     elif not done:
-        items.append(("relative error when all six runs are done", "dim"))
+        items.append((f"relative error when all {len(tracks)} runs are done", "dim"))
     return items
 
 
@@ -526,25 +549,36 @@ class NetworkScreen(ModalScreen[None]):
         Binding("space", "toggle_run", "run/pause"),
         Binding("n", "slice", "train a slice"),
         Binding("r", "restart", "restart"),
-        Binding("u", "rule(1)", "rule", key_display="u/U"),
+        Binding("u", "rule(1)", "rule", key_display="u/U", tooltip="next rule, at the note's lr (single run)"),
         Binding("U", "rule(-1)", "previous rule", show=False),
-        Binding("b", "beta(1)", "β", key_display="b/B"),
+        Binding("b", "beta(1)", "β", key_display="b/B", tooltip="raise the main β (every rule's, in compare and study)"),
         Binding("B", "beta(-1)", "β down", show=False),
-        Binding("l", "lr(2.0)", "lr ×2 ÷2", key_display="l/L"),
+        Binding("l", "lr(2.0)", "lr ×2 ÷2", key_display="l/L", tooltip="double lr (every rule's, in compare and study)"),
         Binding("L", "lr(0.5)", "lr ÷2", show=False),
-        Binding("d", "schedule(1)", "schedule", key_display="d/D"),
+        Binding("d", "schedule(1)", "schedule", key_display="d/D", tooltip="next lr schedule, fitted to the run"),
         Binding("D", "schedule(-1)", "previous schedule", show=False),
-        Binding("c", "view('compare')", "compare rules"),
-        Binding("f", "view('effective')", "effective batch"),
+        Binding("c", "view('compare')", "compare rules",
+                tooltip=f"compare {', '.join(COMPARE_RULES)} at the note's lrs, {NOTE_STEPS['compare-rules']} steps "
+                        "(again: single run)"),
+        Binding("f", "view('effective')", "effective batch",
+                tooltip=f"the note's effective-batch study: seeds {'/'.join(map(str, NOTE_SEEDS))}, "
+                        f"{NOTE_STEPS['effective-batch']} steps (again: single run)"),
+        Binding("right_square_bracket", "sgd_batch(1)", "sgd batch", key_display="[/]",
+                tooltip="effective batch: sgd's batch one sgd_momentum batch larger"),
+        Binding("left_square_bracket", "sgd_batch(-1)", "smaller sgd batch", show=False,
+                tooltip="effective batch: sgd's batch one sgd_momentum batch smaller"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("escape,t", "close", "back", key_display="esc"),
         Binding("q", "app.quit", "quit", show=False),
     ]
 
     def __init__(self, config: TrainConfig | None = None, *, data: Dataset | None = None, autorun: bool = True,
-                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+                 steps: dict[str, int] | None = None, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        """``steps`` overrides the note's step counts of the compare and study views (tests)."""
         super().__init__(name=name, id=id, classes=classes)
         self.autorun = autorun
+        self.steps = {**NOTE_STEPS, **(steps or {})}
         self._fixed_data = data
         self._datasets: dict[str, Dataset] = {}
         config = config or default_config()
@@ -556,6 +590,8 @@ class NetworkScreen(ModalScreen[None]):
         #: compare and study views: every rule's lr is the note's times lr_scale, its beta nudged beta_steps times
         self.lr_scale = 1.0
         self.beta_steps = 0
+        #: the study's sgd batch (None: the note's 600, six times sgd_momentum's)
+        self.sgd_batch: int | None = None
         self.plans: list[Plan] = []
         self.job: TrainingJob | None = None
         self.ghost: TrackData | None = None
@@ -579,17 +615,22 @@ class NetworkScreen(ModalScreen[None]):
             data = self._datasets[key]
         return data.subset(config.num_train) if config.num_train else data
 
+    def plan_data(self, plan: Plan) -> Dataset:
+        """What a plan trains on: the experiment's data, or the single view's."""
+        return plan.data if plan.data is not None else self.dataset(plan.config)
+
     def _start(self, view: str, base: TrainConfig, lr_scale: float = 1.0, beta_steps: int = 0,
-               ghost: bool = True) -> bool:
+               ghost: bool = True, sgd_batch: int | None = None) -> bool:
         """Train a fresh job for ``view``; the old single run becomes the ghost. False (and nothing
         changes) when the settings are rejected."""
         try:
             full = self.dataset(replace(base, num_train=None))
-            plans = plans_for(view, base, full.X_train.shape[0], lr_scale, beta_steps)
+            plans = plans_for(view, base, full, steps=self.steps, lr_scale=lr_scale, beta_steps=beta_steps,
+                              sgd_batch=sgd_batch)
             tracks = []
             for p in plans:
                 p.config.validate()
-                tracks.append(Track(p, p.config.build(data=self.dataset(p.config))))
+                tracks.append(Track(p, p.config.build(data=self.plan_data(p))))
         except (ParamError, DatasetError) as exc:
             self.error = str(exc)
             if self._ready:
@@ -605,7 +646,7 @@ class NetworkScreen(ModalScreen[None]):
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
-        self.view, self.base, self.lr_scale, self.beta_steps = view, base, lr_scale, beta_steps
+        self.view, self.base, self.lr_scale, self.beta_steps, self.sgd_batch = view, base, lr_scale, beta_steps, sgd_batch
         self.plans, self.job = plans, TrainingJob(tracks)
         self.error = None
         if self._ready:
@@ -697,6 +738,8 @@ class NetworkScreen(ModalScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rule" and self.view != "single":
             return False  # the compared rules and the study's two rules are fixed
+        if action == "sgd_batch" and self.view != "effective":
+            return False
         return True
 
     def action_toggle_run(self) -> None:
@@ -719,7 +762,17 @@ class NetworkScreen(ModalScreen[None]):
         self.redraw()
 
     def action_restart(self) -> None:
-        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False)
+        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=self.sgd_batch)
+
+    def action_sgd_batch(self, direction: int) -> None:
+        """``]``/``[``: the study's sgd batch one sgd_momentum batch (100) larger or smaller."""
+        momentum = self.plans[0].config.batch_size
+        current = max(p.config.batch_size for p in self.plans if p.config.rule == "sgd")
+        new = current + direction * momentum
+        if new < momentum:
+            self.notify(f"the sgd batch is at its smallest, sgd_momentum's {momentum}")
+            return
+        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=new)
 
     def action_rule(self, direction: int) -> None:
         name = _cycle(list(RULES), get_rule(self.base.rule).name, direction)
@@ -732,7 +785,7 @@ class NetworkScreen(ModalScreen[None]):
             if not moved:
                 self.notify("β is at the end of its range")
                 return
-            self._start(self.view, self.base, self.lr_scale, self.beta_steps + direction)
+            self._start(self.view, self.base, self.lr_scale, self.beta_steps + direction, sgd_batch=self.sgd_batch)
             return
         mb = main_beta(self.base)
         if mb is None:
@@ -747,13 +800,13 @@ class NetworkScreen(ModalScreen[None]):
 
     def action_lr(self, factor: float) -> None:
         if self.view != "single":
-            self._start(self.view, self.base, self.lr_scale * factor, self.beta_steps)
+            self._start(self.view, self.base, self.lr_scale * factor, self.beta_steps, sgd_batch=self.sgd_batch)
             return
         self._start("single", with_lr(self.base, current_lr(self.base) * factor))
 
     def action_schedule(self, direction: int) -> None:
         name = _cycle(list(SCHEDULES), self.base.schedule, direction)
-        self._start(self.view, with_schedule(self.base, name), self.lr_scale, self.beta_steps)
+        self._start(self.view, with_schedule(self.base, name), self.lr_scale, self.beta_steps, sgd_batch=self.sgd_batch)
 
     def action_view(self, view: str) -> None:
         """``c``/``f``: open that view (the note's settings), or go back to the single run."""
@@ -776,7 +829,7 @@ class NetworkScreen(ModalScreen[None]):
         sizes = tuple(c.size for c in self.query(Chart))
         state = (id(self.job), version, self.running, self.view, self.ghost is not None, sizes)
         self.query_one("#net-status", WrapLine).set_items(
-            status_items(self.view, self.dataset(self.plans[0].config), self.plans, tracks, self.running))
+            status_items(self.view, self.plan_data(self.plans[0]), self.plans, tracks, self.running))
         self.query_one("#net-info", WrapLine).set_items(info_items(self.view, tracks, self.ghost))
         self.query_one("#net-hints", KeyHints).show(self.key_hints())
         if state == self._drawn:
@@ -838,7 +891,7 @@ class NetworkScreen(ModalScreen[None]):
             lines += [Line(t.acc_epoch, t.train_acc, "train", color="cyan"),
                       Line(t.acc_epoch, t.val_acc, "val", color="green", marker="hd")]
             long, short = "Accuracy per epoch · train · validation", "Accuracy · train · val"
-        xmax = max(t.config.epochs for t in tracks)
+        xmax = max(t.num_iterations / t.iterations_per_epoch for t in tracks)
         acc.show(lines, key=key, ylim=(0, 1), xlim=(0, xmax), title=self._title(acc, long, short))
 
         lr = self.query_one("#net-lr", Chart)
@@ -865,24 +918,30 @@ class NetworkScreen(ModalScreen[None]):
     def _draw_effective(self, tracks: list[TrackData], key: object) -> None:
         groups = group_tracks(tracks)
 
+        def legend(chart: Chart, group: str) -> str:
+            """The setting's name as a legend entry, left out of a chart too low to hold it over the
+            lines (the summary line names each setting in its colour)."""
+            return group if chart.size.height >= LEGEND_MIN_HEIGHT else ""
+
         def band(chart_id: str, series: Callable[[TrackData], tuple[np.ndarray, np.ndarray]], **opts: Any) -> None:
+            chart = self.query_one(chart_id, Chart)
             bands, means = [], []  # every band under every mean
             for group, ts in groups.items():
                 mean, lo, hi, x = _band([series(t) for t in ts])
                 color = ts[0].color
                 dark = BAND_COLORS.get(color, color)
                 bands += [Line(x, lo, color=dark, marker="dot"), Line(x, hi, color=dark, marker="dot")]
-                means.append(Line(x, mean, group, color=color))
-            self.query_one(chart_id, Chart).show(bands + means, key=key, **opts)
+                means.append(Line(x, mean, legend(chart, group), color=color))
+            chart.show(bands + means, key=key, **opts)
 
         loss = self.query_one("#net-loss", Chart)
         band("#net-loss", lambda t: (np.arange(t.loss.size), t.loss_ewa), title=self._title(
-            loss, "Loss EWA · mean of 3 seeds, min-max band", "Loss EWA · mean, band"))
+            loss, f"Loss EWA · mean of {len(next(iter(groups.values())))} seeds, min-max band", "Loss EWA · mean, band"))
         acc = self.query_one("#net-acc", Chart)
         band("#net-acc", lambda t: (t.acc_iteration, t.train_acc), ylim=(0, 1), title=self._title(
             acc, "Train accuracy per step · mean, min-max band", "Train acc · mean, band"))
         lr = self.query_one("#net-lr", Chart)
-        lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), group, color=ts[0].color)
+        lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), legend(lr, group), color=ts[0].color)
                  for group, ts in groups.items()]
         lr.show(lines, key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t", "log10 lr"))
         ratio = self.query_one("#net-ratio", Chart)
