@@ -34,6 +34,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
     except OSError as exc:
         raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a normal file follows the umask
     try:
         with os.fdopen(fd, mode, newline="" if "b" not in mode else None) as handle:
             yield handle
@@ -44,6 +45,12 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(path: str | os.PathLike) -> None:

@@ -149,6 +149,11 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         raise DatasetError(f"dataset file {where} does not exist")
     if p.is_dir():
         raise DatasetError(f"dataset file {where} is a directory")
+    with open(p, "rb") as fh:
+        magic = fh.read(6)
+    if not (magic.startswith(b"PK") or magic == b"\x93NUMPY"):
+        raise DatasetError(f"{where} is not a NumPy .npz archive (save X_train, y_train, X_val, y_val "
+                           "with np.savez)")
     try:
         archive = np.load(p, allow_pickle=False)
     except ValueError as exc:

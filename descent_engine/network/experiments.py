@@ -444,8 +444,9 @@ def effective_batch(data: Dataset, *, seeds: Sequence[int] = NOTE_SEEDS, sgd_bat
                            f"below {target:g}; the closest, batch {chosen_batch}, is reported above")
         ref = tries[0]
         if ref["reference"] and ref["rel_error"] < target:
-            summary.append(f"note: sgd at batch {momentum_batch} is already within {target:g} "
-                           f"(rel error {ref['rel_error']:.4f}): on this data the batch size is not what separates them")
+            summary.append(f"note: even sgd at the momentum run's batch {momentum_batch} comes within {target:g} "
+                           f"(rel error {ref['rel_error']:.4f}): on this data a larger batch is not needed, "
+                           "so the study shows little of the effect")
     for label, band in bands.items():
         _, mean, lo, hi = band["train_acc"]
         summary.append(f"{label:>14}: final train acc mean {mean[-1]:.3f} (min {lo[-1]:.3f}, max {hi[-1]:.3f})")
