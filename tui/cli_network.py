@@ -144,8 +144,17 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         )
         config.validate()
     except ParamError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_as_flag_message(str(exc))) from None
     return config
+
+
+def _as_flag_message(msg: str) -> str:
+    """'lr must be in ...' -> '--lr must be in ...', as `descent-tui run` words it."""
+    head, sep, rest = msg.partition(" ")
+    name = head.rstrip(":")
+    if sep and name.replace("_", "").isalpha() and name.islower() and (rest.startswith("must") or head.endswith(":")):
+        return "--" + name.replace("_", "-") + head[len(name):] + sep + rest
+    return msg
 
 
 def _say(args):
