@@ -340,3 +340,98 @@ def test_fast_chart_drawing_matches_plotext():
     for settings, keys, size in cases:
         for mono in (False, True):
             run(go(settings, keys, size, mono))
+
+
+def test_problem_switch_drops_the_ghost():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press(*["n"] * 5, "l")
+            assert len(app.lab.ghosts) == 1
+            await pilot.press("n", "p")  # another problem: the old run is no context for it
+            assert app.lab.settings.problem != "notes-ls"
+            assert app.lab.ghosts == []
+            await pilot.press("n", "n")
+            loss = app.screen.query_one("#loss")
+            assert not any(line.dim for line in loss.lines)
+            assert app.set_choice("problem", "rosenbrock")  # the palette too
+            assert app.lab.ghosts == []
+    run(go())
+
+
+def test_a_long_ghost_does_not_set_the_step_axis():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.lab.step(2000)
+            await pilot.press("l", "n", "n", "n")  # a new short run beside a 2000-step ghost
+            for name in ("loss", "grads", "params", "ewa"):
+                chart = app.screen.query_one(f"#{name}")
+                assert chart._opts["xlim"][1] <= 10, name  # the live run's range, not the ghost's
+                ghost = [ln for ln in chart.lines if ln.dim]
+                assert ghost and all(ln.x.max() <= chart._opts["xlim"][1] for ln in ghost), name
+    run(go())
+
+
+def test_palette_explains_a_setting_the_rule_does_not_have():
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.press(*"beta 0.5")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, LabScreen)
+            assert app.lab.settings.rule == "gd"
+            assert any("beta does not apply to rule gd; it has: lr" in str(n.message) for n in app._notifications)
+    run(go())
+
+
+def test_compare_at_80x24_shows_status_and_every_rule_uncut():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("c", "a", "a", "n")
+            await pilot.pause()
+            status, theory = app.screen.query_one("#status"), app.screen.query_one("#theory")
+            lines = status._lines(status.size.width)
+            assert len(lines) <= status.size.height  # nothing cut
+            assert lines[0][1][0] == "step 1" and "paused" in lines[0][2][0]  # step and state first
+            assert "batch_size" not in status.plain  # a default problem setting is left out
+            assert len(theory._lines(theory.size.width)) <= theory.size.height
+            for t in app.lab.traces:
+                assert f"{t.label}: lr<" in theory.plain
+            assert app.screen.query_one("#landscape").border_subtitle.startswith("1:gd")
+    run(go())
+
+
+def test_too_small_shows_only_the_message():
+    async def go():
+        app = DescentApp(autorun=False)
+        async with app.run_test(size=(50, 15)) as pilot:
+            await pilot.pause()
+            for wid in ("#status", "#charts", "#theory", "#hints"):
+                assert not app.screen.query_one(wid).display or app.screen.query_one(wid).region.height == 0
+    run(go())
+
+
+def test_no_color_gives_every_series_its_own_marker():
+    async def go():
+        app = DescentApp(autorun=False)
+        app.no_color = True
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press(*["n"] * 5, "L", *["n"] * 5)
+            for name in ("loss", "grads", "params", "ewa", "lr"):
+                chart = app.screen.query_one(f"#{name}")
+                series = chart._series(chart.size.width, mono=True)
+                labelled = {}
+                for _x, _y, marker, _c, label, _l in series:
+                    labelled.setdefault(marker, set()).add(label)
+                # a marker shared only by lines without a label (one ghost's lines) is fine
+                assert all(len(labels - {None}) <= 1 for labels in labelled.values()), (name, labelled)
+                from tui.charts import DIM_COLOR
+                ghost = {m for _x, _y, m, c, _lb, _l in series if c == DIM_COLOR}
+                live = {m for _x, _y, m, c, _lb, _l in series if c != DIM_COLOR}
+                assert not ghost & live, (name, ghost, live)  # the ghost looks like no live series
+    run(go())

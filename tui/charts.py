@@ -9,7 +9,7 @@ stored data at every build and raises on zero or negative values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import re
@@ -29,6 +29,8 @@ from textual_plotext import PlotextPlot
 #: distinct markers for monochrome terminals (NO_COLOR): series stay apart by shape
 MONO_MARKERS = ("braille", "dot", "x", "+", "o", "*", "#", "@")
 #: plotext colour names, picked in order for ``color="auto"`` (few, distinct, not the ghost's grey)
+#: monochrome markers of ghosts and other dimmed lines (quieter than the live ones)
+DIM_MONO_MARKERS = ("·", ":", "'", "-")
 PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white")
 DIM_COLOR = "gray"
 
@@ -61,6 +63,15 @@ def _nice_step(x: float) -> float:
         if m * e >= x * (1 - 1e-12):
             return m * e
     return 10.0 * e  # pragma: no cover
+
+
+def _clip_x(line: Line, xlim) -> Line:
+    """The part of ``line`` inside ``xlim`` (a long ghost next to a short new run)."""
+    x = np.asarray(line.x, dtype=float)
+    keep = (x >= xlim[0]) & (x <= xlim[1])
+    if keep.all():
+        return line
+    return replace(line, x=x[keep], y=np.asarray(line.y)[keep])
 
 
 def _finite_range(arrays) -> tuple[float, float] | None:
@@ -246,6 +257,8 @@ class Chart(RowStrips, PlotextPlot):
         lines = tuple(lines)
         if self.stable_axes and (xlim is None or ylim is None) and lines:
             xlim, ylim = self._stable_limits(lines, xlim, ylim, hlines)
+        if self.stable_axes and xlim is not None:
+            lines = tuple(_clip_x(ln, xlim) if ln.dim else ln for ln in lines)
         data_key = (
             tuple((_fingerprint(ln.x), _fingerprint(ln.y), ln.label, ln.color, ln.marker, ln.dim, ln.kind)
                   for ln in lines),
@@ -264,13 +277,18 @@ class Chart(RowStrips, PlotextPlot):
         self.show(())
 
     def _stable_limits(self, lines, xlim, ylim, hlines):
-        xs = [ln.x for ln in lines]
-        ys = [ln.y for ln in lines] + [np.asarray(hlines, dtype=float)]
-        data_x, data_y = _finite_range(xs), _finite_range(ys)
-        if data_x is None or data_y is None:
+        """x from the live (not dimmed) lines: a ghost is context, not the scale; y from what
+        shows in that x range."""
+        live = [ln for ln in lines if not ln.dim and np.asarray(ln.x).size] or list(lines)
+        data_x = _finite_range([ln.x for ln in live])
+        if data_x is None:
             return xlim, ylim
         old_x, old_y = self._stable if self._stable is not None else (None, None)
         new_x = xlim if xlim is not None else stable_limits(data_x, old_x, from_zero=data_x[0] >= 0)
+        shown = [_clip_x(ln, new_x) if ln.dim else ln for ln in lines]
+        data_y = _finite_range([ln.y for ln in shown] + [np.asarray(hlines, dtype=float)])
+        if data_y is None:
+            return xlim, ylim
         new_y = ylim if ylim is not None else stable_limits(data_y, old_y)
         self._stable = (tuple(new_x), tuple(new_y))
         return new_x, new_y
@@ -323,6 +341,11 @@ class Chart(RowStrips, PlotextPlot):
         colour_index = 0
         mono_index = 0
         mono_groups: dict[Any, str] = {}
+        # without colour every series needs a marker of its own: markers a line asks for
+        # (the g0 scatter) are taken first, the ghost and other dimmed lines get quiet ones
+        reserved = {ln.marker for ln in ordered if ln.marker != "braille"}
+        free = [m for m in MONO_MARKERS if m not in reserved]
+        dim_free = [m for m in DIM_MONO_MARKERS if m not in reserved]
         for ln in ordered:
             x, y = decimate(ln.x, ln.y, max(width // 2, 8))  # min+max per 2 columns
             if x.shape[0] == 0:
@@ -339,11 +362,16 @@ class Chart(RowStrips, PlotextPlot):
                 # lines given one colour (one run's w0 and w1 in compare mode) share one marker
                 group = ln.color if ln.color != "auto" else ("auto", colour_index)
                 if group not in mono_groups:
-                    mono_groups[group] = MONO_MARKERS[mono_index % len(MONO_MARKERS)]
+                    mono_groups[group] = free[mono_index % len(free)]
                     mono_index += 1
                 marker = mono_groups[group]
             elif mono and ln.dim:
-                marker = "dot"
+                # one run's ghost lines share a mark ("previous" labels the first of them)
+                group = ("dim", ln.label if ln.label not in ("", "previous") else "")
+                if group not in mono_groups:  # the ghost's is always the first (one look everywhere)
+                    others = len([g for g in mono_groups if g[0] == "dim" and g[1]])
+                    mono_groups[group] = dim_free[(1 + others if group[1] else 0) % len(dim_free)]
+                marker = mono_groups[group]
             out.append((x.tolist(), y.tolist(), marker, color, ln.label or None, ln.kind != "scatter"))
         return out
 
@@ -807,7 +835,7 @@ class Landscape(RowStrips, Widget):
             if x.shape[0] == 0:
                 continue
             cx, cy = self._cells(x, y, width, height)
-            cx, cy = _densify(cx, cy)
+            cx, cy = _densify(cx, cy, width, height)
             inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
             for i, j in zip(cy[inside].astype(int).tolist(), cx[inside].astype(int).tolist()):
                 grid[i][j] = (dot, color)
@@ -855,21 +883,29 @@ def _grid_row(row: list[tuple[str, str | None]]) -> tuple[str, tuple]:
     return "".join(ch for ch, _ in row), tuple(runs)
 
 
-def _densify(cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the cells between consecutive points so a path reads as a line, not dots."""
-    if cx.shape[0] < 2:
-        return cx, cy
+def _densify(cx: np.ndarray, cy: np.ndarray, width: int | None = None, height: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the cells between consecutive points so a path reads as a line, not dots.
+
+    With the canvas size, only steps between two points inside it are filled: a diverged run's
+    points outside the bounds are dropped, never drawn as a line along the edge or across.
+    """
     ok = np.isfinite(cx) & np.isfinite(cy)
-    cx, cy = np.clip(cx[ok], -1e4, 1e4), np.clip(cy[ok], -1e4, 1e4)
+    if width is not None and height is not None:
+        ok &= (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
     if cx.shape[0] < 2:
-        return cx, cy
+        return cx[ok], cy[ok]
+    pair = ok[:-1] & ok[1:]  # a segment is filled only when both its ends are kept
+    cx, cy = np.where(ok, cx, 0.0), np.where(ok, cy, 0.0)
     gaps = np.maximum(np.abs(np.diff(cx)), np.abs(np.diff(cy))).astype(int)
     gaps = np.minimum(gaps, 400)
-    reps = np.maximum(gaps, 1)
-    t = np.concatenate([np.arange(r) / r for r in reps.tolist()]) if reps.sum() < 20000 else None
-    if t is None:
-        return cx, cy
+    reps = np.where(pair, np.maximum(gaps, 1), 0)
+    if reps.sum() >= 20000:
+        return cx[ok], cy[ok]
+    t = np.concatenate([np.arange(r) / r for r in reps.tolist()]) if reps.sum() else np.zeros(0)
     idx = np.repeat(np.arange(cx.shape[0] - 1), reps)
     xs = cx[idx] + (cx[idx + 1] - cx[idx]) * t
     ys = cy[idx] + (cy[idx + 1] - cy[idx]) * t
-    return np.append(np.floor(xs + 0.5), cx[-1]), np.append(np.floor(ys + 0.5), cy[-1])
+    xs, ys = np.floor(xs + 0.5), np.floor(ys + 0.5)
+    # the single points no segment covers (a lone point inside between two outside)
+    return np.concatenate([xs, cx[ok]]), np.concatenate([ys, cy[ok]])

@@ -48,6 +48,23 @@ def parse_assignment(app: "DescentApp", query: str) -> tuple[str, Param, str] | 
     return None
 
 
+def not_here_message(app: "DescentApp", query: str) -> str | None:
+    """For ``NAME VALUE`` where NAME is no setting of what is on screen: what does apply (as the CLI
+    says it), e.g. "beta does not apply to rule gd; it has: lr"."""
+    m = _ASSIGN.match(query)
+    if not m or parse_assignment(app, query) is not None:
+        return None
+    name = m.group(1)
+    s = app.lab.settings
+    owners = (("rule", get_rule(s.rule), RULES), ("schedule", get_schedule(s.schedule), SCHEDULES),
+              ("problem", get_problem_spec(s.problem), PROBLEMS))
+    for kind, owner, registry in owners:
+        if any(name in other.params for other in registry.values()):
+            has = ", ".join(p.name for p in owner.params) or "no settings"
+            return f"{name} does not apply to {kind} {owner.name}; it has: {has}"
+    return None
+
+
 class LabCommands(Provider):
     """Hyper-parameters, rules, schedules, problems and presets for the palette."""
 
@@ -87,6 +104,11 @@ class LabCommands(Provider):
             text = f"set {p.name} = {value}"
             yield Hit(1.0, text, partial(app.set_param, kind, p.name, value), text=text,  # type: ignore[attr-defined]
                       help=f"{kind} {p.help}; range {p.range_text()}")
+        else:
+            message = not_here_message(app, query)  # type: ignore[arg-type]
+            if message is not None:
+                yield Hit(1.0, message, partial(app.notify, message, severity="warning"),  # type: ignore[attr-defined]
+                          text=message, help="pick a rule, schedule or problem that has it")
         matcher = self.matcher(query)
         for text, help_text, kind, name in self._choices():
             score = matcher.match(text)

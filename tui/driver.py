@@ -174,6 +174,9 @@ class Lab:
                 self.ghosts = [t.data() for t in self.traces]
         else:
             self.ghosts = []
+        # a ghost is only context on the same problem (another landscape, w* and scale otherwise);
+        # a change of the problem's own settings (batch size, kappa) keeps it, for comparison
+        self.ghosts = [g for g in self.ghosts if g.settings.problem == new[0].settings.problem]
         if compare is not None:
             self.compare = compare
         self.traces = new

@@ -74,6 +74,20 @@ def _log_abs(a: np.ndarray) -> np.ndarray:
         return np.where(a > 0, np.log10(np.where(a > 0, a, 1.0)), np.nan)
 
 
+def path_legend(labels: list[str], mono: bool, width: int) -> str:
+    """``1:gd  2:momentum`` (or the path marks without colour), labels shortened to fit ``width``;
+    empty for a single run, or when even 3-letter labels do not fit."""
+    if len(labels) < 2:
+        return ""
+    tags = [PATH_MARKS[i % len(PATH_MARKS)] + " " if mono else f"{i + 1}:" for i in range(len(labels))]
+    for cut in (max(map(len, labels)), 8, 6, 4, 3):
+        for sep in ("  ", " "):
+            legend = sep.join(t + label[:cut] for t, label in zip(tags, labels))
+            if len(legend) <= width:
+                return legend
+    return ""
+
+
 class LabScreen(Screen):
     """The lab: loss, landscape, gradients, parameters, EWA and learning-rate charts."""
 
@@ -128,6 +142,7 @@ class LabScreen(Screen):
         Without a budget (tests, snapshots) every chart is updated.
         """
         shown = [c for c in self.shown_charts]
+        self.set_class(lab.compare, "-compare")
         if budget is None or not next_slice:  # a later slice of the same frame: the text is up to date
             self.redraw_text(lab, hints)
         if getattr(self, "layout_name", "") == "too-small":
@@ -197,13 +212,7 @@ class LabScreen(Screen):
         paths = [Path(g.w[:, 0], g.w[:, 1], dim=True) for g in ghosts]
         paths += [Path(d.w[:, 0], d.w[:, 1], d.label) for d in live]
         view.show(paths, key=key)
-        if getattr(self.app, "no_color", False):
-            legend = "  ".join(f"{PATH_MARKS[i % len(PATH_MARKS)]} {d.label}" for i, d in enumerate(live))
-        else:
-            legend = "  ".join(f"{i + 1}:{d.label}" for i, d in enumerate(live))
-        legend = legend if len(live) > 1 else ""
-        # a legend that does not fit is left out rather than cut (the loss chart has one too)
-        subtitle = legend if len(legend) + 6 <= view.size.width else ""
+        subtitle = path_legend([d.label for d in live], getattr(self.app, "no_color", False), view.size.width - 6)
         if subtitle != view.border_subtitle:  # setting it repaints the whole widget, even unchanged
             view.border_subtitle = subtitle
 

@@ -71,23 +71,42 @@ def state_item(lab: Lab, trace: Trace | None = None) -> tuple[str, str]:
     return (f"⏸ paused ({speed_text(lab.speed)})", "bold yellow")
 
 
+def compare_settings_items(lab: Lab) -> list[tuple[str, str]]:
+    """The short form for compare mode: the problem and schedule once (defaults left out), and
+    per rule only its name, lr and main β, so four rules fit two lines at 80 columns."""
+    first = lab.traces[0].run.resolved
+    spec = get_problem_spec(first.settings.problem)
+    values = spec.hparams(first.settings.problem_params)
+    changed = [p for p in spec.params if values[p.name] != p.default]
+    items = _group(spec.name, [f"{p.label} {format_value(p, values[p.name])}" for p in changed], "bold")
+    lrs = {format_value(t.run.rule.params.get("lr"), t.run.hp["lr"]) for t in lab.traces}
+    shared_lr = len(lrs) == 1 and len(lab.traces) > 1
+    if shared_lr:  # the usual case (the note compares at one lr): said once
+        items.append((f"lr {lrs.pop()} (all)", "bold"))
+    for t in lab.traces:
+        r = t.run.resolved
+        shown = ([] if shared_lr else ["lr"]) + ([r.rule.main_beta] if r.rule.main_beta else [])
+        parts = [f"{p.label} {format_value(p, r.hp[p.name])}" for p in r.rule.params if p.name in shown]
+        items.append((" ".join(["│ " + r.rule.name] + parts), "bold $accent"))
+        if t.diverged_at is not None:
+            items.append((f"✖ diverged at {t.diverged_at}", "bold red"))
+    if first.schedule.name != "constant" or first.settings.steps_per_epoch != 1:
+        items += [("│", "")] + settings_items(lab.traces[0], parts=("schedule",))
+    return items
+
+
 def status_items(lab: Lab) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     if lab.compare:
-        first = lab.traces[0]
+        # step and state first: they are what changes, and never the part cut off
         items.append(("compare", "reverse bold"))
-        items += settings_items(first, parts=("problem",))
-        for t in lab.traces:
-            rule_items = settings_items(t, parts=("rule",))
-            rule_items[0] = ("│ " + rule_items[0][0], rule_items[0][1])
-            items += rule_items
-            if t.diverged_at is not None:
-                items.append((f"✖ diverged at {t.diverged_at}", "bold red"))
-        items += [("│", "")] + settings_items(first, parts=("schedule",))
+        items.append((f"step {lab.k}", "bold"))
+        items.append(state_item(lab))
+        items += compare_settings_items(lab)
     else:
         items.extend(settings_items(lab.traces[0]))
-    items.append((f"step {lab.k}", "bold"))
-    items.append(state_item(lab))
+        items.append((f"step {lab.k}", "bold"))
+        items.append(state_item(lab))
     return _join(items)
 
 
@@ -104,18 +123,21 @@ def theory_items(trace: Trace, prefix: str = "") -> list[tuple[str, str]]:
     rep = run.theory()
     lr = run.lr
     rule = run.rule
+    lr_text = _lr_formatter(rule)
     measured = _rate(run.measured_rate())
     unstable = rep.stable_lr is not None and lr >= rep.stable_lr
     if prefix:
-        bound = f"stable lr < {_sci(rep.stable_lr)}" if rep.stable_lr is not None else "adaptive"
-        pred = f"{rep.predicted_rate:.4g}" if rep.predicted_rate is not None else "n/a"
-        text = f"{prefix}: {bound}, rate {pred} predicted {measured} measured"
-        return [(text + (" ⚠ past the bound" if unstable else ""), "bold red" if unstable else "")]
+        # one short item per rule (compare mode): the note item explains "predicted/measured"
+        bound = f"lr<{lr_text(rep.stable_lr)}" if rep.stable_lr is not None else "adaptive"
+        pred = f"{rep.predicted_rate:.3g}" if rep.predicted_rate is not None else "-"
+        meas = "-" if run.measured_rate() is None else f"{run.measured_rate():.3g}"
+        text = f"{prefix}: {bound} rate {pred}/{meas}"
+        return [(text + (" ⚠ unstable" if unstable else ""), "bold red" if unstable else "")]
     items: list[tuple[str, str]] = []
     if rep.stable_lr is not None:
-        items.append((f"stable lr < {_sci(rep.stable_lr)}", ""))
+        items.append((f"stable lr < {lr_text(rep.stable_lr)}", ""))
     if rep.optimum is not None:
-        opt = f"lr* {_sci(rep.optimum.lr)}"
+        opt = f"lr* {lr_text(rep.optimum.lr)}"
         if rep.optimum.beta is not None:
             sym = rule.params.get(rep.optimum.beta_name).label if rep.optimum.beta_name in rule.params else "β"
             opt += f" {sym}* {rep.optimum.beta:.3g}"
@@ -125,8 +147,19 @@ def theory_items(trace: Trace, prefix: str = "") -> list[tuple[str, str]]:
     else:
         items.append((f"rate not predicted ({rule.name} is adaptive), measured {measured}", ""))
     if unstable:
-        items.append((f"⚠ lr {_sci(lr)} past the stability bound {_sci(rep.stable_lr)}", "bold reverse red"))
+        items.append((f"⚠ lr {lr_text(lr)} past the stability bound {lr_text(rep.stable_lr)}", "bold reverse red"))
     return items
+
+
+def _lr_formatter(rule):
+    """Learning rates printed one way everywhere: by the rule's lr Param (as the status line)."""
+    p = rule.params.get("lr") if "lr" in rule.params else None
+
+    def fmt(x: float | None) -> str:
+        if x is None or not math.isfinite(x):
+            return "-"
+        return format_value(p, x) if p is not None else _sci(x)
+    return fmt
 
 
 def _rate(r: float | None) -> str:
@@ -141,11 +174,16 @@ def theory_items_all(lab: Lab) -> list[tuple[str, str]]:
         items.append(("local at w*:", "italic"))
     items.append((f"λmax {_sci(rep.lam_max)} λmin {_sci(rep.lam_min)} κ {_sci(rep.kappa)}", ""))
     if lab.compare:
+        items.append(("(rate predicted/measured per step, of |w-w*|)", "dim"))
         for t in lab.traces:
             items.extend(theory_items(t, prefix=t.label))
-    else:
-        items.extend(theory_items(lab.traces[0]))
+        return _join(items)
+    rule_items = theory_items(lab.traces[0])
+    warnings = [it for it in rule_items if it[0].startswith("⚠")]
+    items.extend(it for it in rule_items if it not in warnings)
+    # the note belongs to the rates: before the warning, never pushed past it
     items.append(("(rates per step, of |w - w*|)", "dim"))
+    items.extend(warnings)
     return _join(items)
 
 
