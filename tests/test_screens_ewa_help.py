@@ -18,7 +18,8 @@ from descent_engine.ewa import seasonal_series, window
 from descent_engine.rules import RULES
 from descent_engine.schedules import SCHEDULES
 from tui.charts import Chart
-from tui.screens.ewa_lab import BETA, DAYS, LECTURE_BETAS, START_DAY, ZOOM_DAYS, EwaLabScreen, compute_curves, days_text, days_to_reach, explanation
+from tui.screens.ewa_lab import (BETA, DAYS, LECTURE_BETAS, START_DAY, ZOOM_DAYS, EwaLabScreen, compute_curves,
+                                 days_text, days_to_reach, explanation, integer_ticks)
 from tui.screens.help import HelpScreen, help_markdown, key_rows
 
 def sync(test):
@@ -125,8 +126,8 @@ def test_curves_are_the_engine_ewa():
 def test_explanation_numbers():
     c = compute_curves(0.9, seasonal_series(DAYS, seed=0))
     text = str(explanation(c, 200))
-    assert "window 1/(1−β) = 10 days" in text
-    assert f"β^10 = {0.9**10:.3f}" in text
+    assert "window 1/(1−β)=10 days" in text
+    assert f"β^10={0.9**10:.3f}" in text
     assert f"Day 200: θ {c.theta[199]:.1f}" in text
 
 
@@ -139,20 +140,20 @@ async def test_beta_keys_follow_the_registry_nudge_and_lecture_keys():
         screen = app.screen
         assert isinstance(screen, EwaLabScreen)
         assert screen.beta == BETA.default == 0.9
-        assert "= 10 days" in _text(screen)
+        assert "=10 days" in _text(screen)
         await pilot.press("b")
         assert screen.beta == pytest.approx(0.95)
-        assert "= 20 days" in _text(screen)
+        assert "=20 days" in _text(screen)
         await pilot.press("b")
         assert screen.beta == pytest.approx(0.975)
-        assert "= 40 days" in _text(screen)
+        assert "=40 days" in _text(screen)
         await pilot.press("B", "B", "B")
         assert screen.beta == pytest.approx(0.8)
-        assert "= 5 days" in _text(screen)
+        assert "=5 days" in _text(screen)
         for key, beta, days in zip("123", LECTURE_BETAS, ("2", "10", "50")):
             await pilot.press(key)
             assert screen.beta == pytest.approx(beta)
-            assert f"= {days} days" in _text(screen)
+            assert f"={days} days" in _text(screen)
             chart = screen.query_one("#ewa-series", Chart)
             assert f"β {beta:g}" in str(chart.border_title)
 
@@ -177,7 +178,7 @@ async def test_chart_series_window_and_markers():
         await pilot.pause()
         chart = app.screen.query_one("#ewa-series", Chart)
         lines = chart.lines
-        assert [ln.label for ln in lines] == ["θ", "v", "v̂"]
+        assert [ln.label for ln in lines] == ["θ", "v", "v-hat"]  # no combining hat: plotext miscounts it
         assert len({ln.marker for ln in lines}) == 3  # NO_COLOR: apart by shape
         assert chart._opts["vlines"] == (START_DAY - 10, START_DAY)
         weights = app.screen.query_one("#ewa-weights", Chart)
@@ -197,6 +198,7 @@ async def test_zoom_shows_the_bias_region():
         await pilot.press("z")
         chart = screen.query_one("#ewa-series", Chart)
         assert all(ln.x.shape[0] == ZOOM_DAYS for ln in chart.lines)
+        assert chart._opts["xlim"] == integer_ticks(1, ZOOM_DAYS)  # ticks 1 9 17 25 33, not 8.2 15.5
         assert screen.day == ZOOM_DAYS
         await pilot.press("left")
         assert screen.day == ZOOM_DAYS - 1
@@ -274,6 +276,27 @@ def test_help_markdown_sections():
                     "Learning-rate schedules", "The note's β"):
         assert heading in md
     assert "log10(L − L\\*)" in md and "★ = w\\*" in md
+    # the theory line's own words, and rates of the distance to w*, not of the loss gap
+    assert "**stable lr <**" in md and "**lr\\*, β\\***" in md
+    assert "rates per step, of |w - w\\*|" in md and "contraction of L − L" not in md
+    assert "the loss gap L − L\\* shrinks by its square" in md
+
+
+def test_integer_ticks_put_every_tick_on_a_whole_day():
+    assert integer_ticks(1, DAYS) == (1, DAYS)  # 364 days: four gaps of 91
+    assert integer_ticks(1, ZOOM_DAYS) == (1, 33)
+    assert integer_ticks(0, 30) == (0, 32)
+    for low, high in ((1, ZOOM_DAYS), (0, 30), (0, 149), (1, DAYS)):
+        lo, hi = integer_ticks(low, high)
+        assert hi >= high and (hi - lo) % 4 == 0 and hi - high < 4
+
+
+def test_explanation_keeps_each_expression_in_one_word():
+    """Rich wraps at spaces (even no-break ones): expressions are written without any."""
+    text = str(explanation(compute_curves(0.9, seasonal_series(DAYS, seed=0)), 200))
+    assert " = " not in text and "(1 − β" not in text
+    for expr in ("1−β^t=", "v_t=β·v_{t−1}+(1−β)·θ_t,", "v̂_t=v_t/(1−β^t)", "k=10,", "≈1/e=0.368;", "(1−β^t≥0.95)"):
+        assert expr in text
 
 
 @sync

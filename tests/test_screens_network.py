@@ -22,9 +22,10 @@ from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS
                                                 rel_error)
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
-from tui.charts import Chart
-from tui.screens.network import (COMPARE_RULES, SLICE_ROUNDS, NetworkScreen, Plan, Track, TrainingJob,
-                                 default_config, fit_schedule, plans_for)
+from tui.charts import MONO_MARKERS, Chart
+from tui.screens.network import (COMPARE_RULES, DEFAULT_EPOCHS, MARKER_GLYPHS, PACES, RULE_COLORS, SLICE_ROUNDS,
+                                 NetworkScreen, Plan, Track, TrainingJob, default_config, fit_items,
+                                 info_items, legend_fits, plans_for, series_glyph, wrapped_lines, fit_schedule)
 
 
 def sync(test):
@@ -217,7 +218,9 @@ async def test_n_trains_one_slice_and_the_charts_follow():
         assert [ln.label for ln in acc.lines] == ["train", "val"]
         assert np.array_equal(acc.lines[0].y, s.train_acc_history)
         ratio = screen.query_one("#net-ratio", Chart)
-        assert [ln.label for ln in ratio.lines] == ["W1", "W2", "W3"]
+        assert len(ratio.lines) == 3  # one per weight matrix: 2 -> 16 -> 16 -> 3
+        # three legend rows would cover the 5 rows of this plot at 80x24: no legend
+        assert ratio.size.height - 3 < 2 * 3 and [ln.label for ln in ratio.lines] == ["", "", ""]
         assert f"loss {s.loss_history[-1]:.3f}" in info(screen)
 
 
@@ -287,7 +290,10 @@ async def test_l_doubles_and_L_halves_the_lr_with_the_old_run_as_ghost():
         await pilot.press("n", "l")
         assert solver(screen).hp["lr"] == pytest.approx(0.02)
         assert screen.ghost is not None and screen.ghost.t == SLICE_ROUNDS
-        assert "ghost (sgd_momentum lr 0.01)" in info(screen)
+        # 80x24: the ghost's summary is folded into the one summary line
+        assert "previous (sgd_momentum lr 0.01) val" in info(screen)
+        assert len(screen.query_one("#net-info").items) and screen.query_one("#net-info").size.height == 1
+        assert screen.query_one("#net-status").size.height == 2
         await pilot.press("L", "L")
         assert solver(screen).hp["lr"] == pytest.approx(0.005)
         assert "lr 0.005" in status(screen)
@@ -325,7 +331,11 @@ async def test_c_compares_the_four_rules_at_the_notes_rates():
         await pilot.press("n")
         assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)  # lockstep
         loss = screen.query_one("#net-loss", Chart)
-        assert [ln.label for ln in loss.lines] == list(COMPARE_RULES)
+        assert [ln.color for ln in loss.lines] == [RULE_COLORS[r] for r in COMPARE_RULES]
+        assert [ln.label for ln in loss.lines] == [""] * 4  # 4 legend rows do not fit beside 4 plot rows
+        # ... so the status names each rule with its colour swatch and its lr
+        assert all(f"━ {r} lr" in status(screen) for r in COMPARE_RULES)
+        assert "it 5/15 (0.6 epochs)" in status(screen)  # a step count, not an early stop
         job = screen.job
         await pilot.press("u")  # the compared rules are fixed
         assert screen.job is job
@@ -434,3 +444,88 @@ async def test_tiny_and_resized_terminal_does_not_crash():
         await pilot.pause()
         assert not screen.has_class("-too-small")
         assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)
+
+
+# -- small terminals, legends, pace, quit ---------------------------------------------------------
+def test_fit_items_drops_whole_items_lowest_priority_first():
+    items = [("aaaa", "", 2), ("bbbb", "", 0), ("cccc", "", 1), ("dddd", "", 0)]
+    assert wrapped_lines(items, 10) == 4 // 2  # "aaaa  bbbb" / "cccc  dddd"
+    assert fit_items(items, 10, 2) == [(t, s) for t, s, _ in items]
+    assert fit_items(items, 10, 1) == [("aaaa", ""), ("cccc", "")]  # dddd (0, the later), then bbbb (0)
+    assert fit_items(items, 3, 1) == [("aaaa", "")]  # never empty: the first is kept
+
+
+def test_legend_fits_only_beside_the_data():
+    assert legend_fits(2, 7)  # 4 plot rows: 2 legend rows leave 2
+    assert not legend_fits(3, 7)
+    assert legend_fits(3, 9) and not legend_fits(4, 9)
+
+
+def test_series_glyph_is_the_charts_marker_without_colour():
+    assert [series_glyph(i, mono=False) for i in range(3)] == ["━"] * 3
+    assert [series_glyph(i, mono=True) for i in range(4)] == [
+        MARKER_GLYPHS.get(m, m) for m in MONO_MARKERS[:4]]
+    assert series_glyph(1, mono=True) == "•"
+
+
+def test_default_run_is_long_enough_to_watch():
+    assert default_config().epochs == DEFAULT_EPOCHS >= 60
+
+
+@sync
+async def test_ghost_at_80x24_keeps_status_lines_and_chart_rows():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("n")
+        rows = [c.size.height for c in screen.query(Chart)]
+        await pilot.press("l", "n")
+        await pilot.pause()
+        assert screen.ghost is not None
+        assert [c.size.height for c in screen.query(Chart)] == rows  # the ghost took no rows
+        assert screen.query_one("#net-status").size.height + screen.query_one("#net-info").size.height == 3
+        loss = screen.query_one("#net-loss", Chart)
+        assert [ln.label for ln in loss.lines] == ["", "", ""]  # previous, loss, EWA: too many for 4 rows
+
+
+@sync
+async def test_legends_are_kept_where_they_fit():
+    app = NetHost()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("n", "l", "n")
+        await pilot.pause()
+        assert [ln.label for ln in screen.query_one("#net-ratio", Chart).lines] == ["previous", "W1", "W2", "W3"]
+        assert [ln.label for ln in screen.query_one("#net-loss", Chart).lines] == ["previous", "loss", "EWA"]
+        assert "previous (sgd_momentum lr 0.01): train" in info(screen)
+
+
+def test_compare_summary_names_each_rule_with_its_mark():
+    tracks = []
+    data = blobs(n=240, classes=3)
+    for p in plans_for("compare", CONFIG, data, steps=STEPS):
+        tracks.append(Track(p, p.config.build(data=p.data)).data())
+    mono = " ".join(text for text, _ in info_items("compare", tracks, None, mono=True))
+    for i, rule in enumerate(COMPARE_RULES):
+        assert f"{series_glyph(i, True)} {rule}: train" in mono
+
+
+@sync
+async def test_pace_keys_cap_the_live_speed_and_q_quits():
+    app = NetHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.job.pace is None
+        await pilot.press("comma", "comma")
+        assert screen.job.pace == PACES[2] and f"≤{PACES[2]} it/s" in status(screen)
+        await pilot.press("r")  # a restart keeps the pace
+        assert screen.job.pace == PACES[2]
+        await pilot.press("full_stop", "full_stop", "full_stop")
+        assert screen.job.pace is None and "it/s" not in status(screen)
+        assert ("q", "quit") in screen.key_hints()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

@@ -44,6 +44,17 @@ RAW_STYLE = ("cyan", "dot")
 EWA_STYLE = ("magenta", "braille")
 CORRECTED_STYLE = ("green", "hd")
 MARKER_GLYPH = {"dot": "•", "braille": "⣿", "hd": "▚"}
+#: the bias-corrected curve's legend entry: plotext counts the combining hat of "v̂" as a cell of
+#: its own, which shifts that legend row's right border one cell left
+V_HAT_LABEL = "v-hat"
+#: plotext puts this many ticks, evenly spaced, on an x axis
+X_TICKS = 5
+
+
+def integer_ticks(low: int, high: int) -> tuple[int, int]:
+    """x limits from ``low`` to ``high`` or a little past it, so that every tick is a whole day."""
+    gaps = X_TICKS - 1
+    return low, low + gaps * math.ceil((high - low) / gaps)
 
 
 @dataclass(frozen=True)
@@ -85,18 +96,18 @@ def explanation(curves: EwaCurves, day: int) -> Text:
     w = window(beta)
     wt = days_text(w)
     t = Text()
-    t.append(f"β = {b}", style="bold")
-    t.append(f"   window 1/(1−β) = {wt} days\n", style="bold")
+    t.append(f"β={b}", style="bold")
+    t.append(f"   window 1/(1−β)={wt} days\n", style="bold")
     i = int(np.clip(day, 1, curves.day.shape[0])) - 1
     t.append(f"Day {i + 1}: θ {curves.theta[i]:.1f}  v {curves.v[i]:.1f}  v̂ {curves.v_hat[i]:.1f}"
-             f"  (1 − β^t = {1 - beta ** (i + 1):.2f})\n")
-    t.append("v_t = β·v_{t−1} + (1−β)·θ_t,   v_0 = 0\n")
-    t.append("v̂_t = v_t / (1 − β^t)   bias correction\n")
+             f"  1−β^t={1 - beta ** (i + 1):.2f}\n")
+    t.append("v_t=β·v_{t−1}+(1−β)·θ_t,  v_0=0\n")
+    t.append("v̂_t=v_t/(1−β^t)  bias correction\n")
     edge = beta**w if math.isfinite(w) else float("nan")
-    t.append(f"The day k back weighs (1−β)·β^k: at k = {wt}, β^{wt} = {edge:.3f} of today's "
-             f"weight, ≈ 1/e = {math.exp(-1):.3f}; older days fade away.\n")
-    t.append(f"v_0 = 0 pulls v down at the start: v is within 5% of v̂ from day "
-             f"{days_to_reach(beta)} on (1 − β^t ≥ 0.95).\n")
+    t.append(f"The day k back weighs (1−β)·β^k: at k={wt}, β^{wt}={edge:.3f} of today's "
+             f"weight, ≈1/e={math.exp(-1):.3f}; older days fade away.\n")
+    t.append(f"v_0=0 pulls v down at the start: v is within 5% of v̂ from day "
+             f"{days_to_reach(beta)} on (1−β^t≥0.95).\n")
     for (colour, marker), name in ((RAW_STYLE, "θ noisy daily temperature"), (EWA_STYLE, "v EWA"),
                                    (CORRECTED_STYLE, "v̂ bias-corrected")):
         t.append(MARKER_GLYPH[marker] + " ", style=f"bold {colour}")
@@ -210,14 +221,14 @@ class EwaLabScreen(ModalScreen[None]):
         lines = (
             Line(c.day[:n], c.theta[:n], "θ", color=RAW_STYLE[0], marker=RAW_STYLE[1], kind="scatter"),
             Line(c.day[:n], c.v[:n], "v", color=EWA_STYLE[0], marker=EWA_STYLE[1]),
-            Line(c.day[:n], c.v_hat[:n], "v̂", color=CORRECTED_STYLE[0], marker=CORRECTED_STYLE[1]),
+            Line(c.day[:n], c.v_hat[:n], V_HAT_LABEL, color=CORRECTED_STYLE[0], marker=CORRECTED_STYLE[1]),
         )
         edge = day - w
         vlines = (edge, day) if edge >= 1 else (day,)
         first = max(1, math.ceil(edge + 1e-9)) if math.isfinite(edge) else 1
         span = f"days {first}–{day}" if first < day else f"day {day}"
         self.query_one("#ewa-series", Chart).show(
-            lines, xlim=(1, n), vlines=vlines, key=("ewa", c.beta, day, n),
+            lines, xlim=integer_ticks(1, n), vlines=vlines, key=("ewa", c.beta, day, n),
             title=f"θ · v EWA · v̂ corrected   β {b}   ┆ window: {span}",
         )
         k_max = int(min(max(math.ceil(3 * w - 1e-9), 10), 5 * DAYS)) if math.isfinite(w) else 5 * DAYS
@@ -225,7 +236,7 @@ class EwaLabScreen(ModalScreen[None]):
         k = np.arange(k_max + 1, dtype=float)
         self.query_one("#ewa-weights", Chart).show(
             (Line(k, wk, "", color=EWA_STYLE[0], marker=EWA_STYLE[1]),),
-            xlim=(0, k_max), hlines=((1 - c.beta) / math.e,), vlines=(w,) if math.isfinite(w) else (),
+            xlim=integer_ticks(0, k_max), hlines=((1 - c.beta) / math.e,), vlines=(w,) if math.isfinite(w) else (),
             key=("w", c.beta), title=f"(1−β)β^k · 1/e at k={days_text(w)}",
         )
         self.query_one("#ewa-explain", Static).update(explanation(c, day))

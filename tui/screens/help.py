@@ -43,10 +43,13 @@ STATUS_FIELDS = (
                     "(running, paused, or diverged at step k)."),
     ("λmax, λmin, κ", "largest and smallest Hessian eigenvalue and the condition number "
                       "κ = λmax/λmin (2-D and quadratic problems)."),
-    ("stable η <", "the largest learning rate for which the current rule converges on this "
-                   "problem; a warning shows when the settings are past it."),
-    ("η\\*, β\\*", "the optimal learning rate (and momentum β) for the current rule."),
-    ("rate", "the predicted per-step contraction of L − L\\* and the one measured on the run."),
+    ("stable lr <", "the largest learning rate for which the current rule converges on this "
+                    "problem; a warning shows when the settings are past it."),
+    ("lr\\*, β\\*", "the optimal learning rate (and momentum β) for the current rule."),
+    ("rate predicted … measured", "the factor by which the distance |w − w\\*| to the optimum shrinks per "
+                                  "step, predicted by the theory and measured on the run (the status "
+                                  "line's \"rates per step, of |w - w\\*|\"); the loss gap L − L\\* "
+                                  "shrinks by its square."),
 )
 
 

@@ -20,11 +20,17 @@ counts, learning rates); the net, batch and seed come from the single view's set
 the note's). Only the keys change them: ``l``/``b``/``d`` scale every lr, nudge every beta, set a
 schedule.
 
+Small terminals (under :data:`COMPACT_HEIGHT` rows): the status and summary keep to
+:data:`COMPACT_LINES` lines, dropping their least useful items whole (:func:`fit_items`), and a
+chart too low for its legend draws none (:func:`legend_fits`); the summary names each series of
+the multi-series views with its chart mark instead.
+
 Threads: a :class:`TrainingJob` owns the solvers of one view and a lock; a Textual thread worker
 trains it in slices of about :data:`WORKER_BUDGET` seconds (each solver step holds the lock, so a
 redraw never waits longer than one step), and one UI timer redraws at most :data:`FRAME_RATE`
 times a second, only when the job's ``version`` moved. Pausing stops both: a paused screen uses
-no CPU. ``NetworkScreen(autorun=False)`` never trains on its own: the ``n`` key trains one slice
+no CPU; ``,``/``.`` cap the pace (:data:`PACES`) so a short run stays watchable.
+``NetworkScreen(autorun=False)`` never trains on its own: the ``n`` key trains one slice
 of :data:`SLICE_ROUNDS` iterations synchronously, so tests depend on neither threads nor clock.
 """
 
@@ -55,12 +61,15 @@ from descent_engine.params import ParamError, format_value
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
 
-from ..charts import Chart, Line
+from rich.cells import cell_len
+
+from ..charts import MONO_MARKERS, Chart, Line
 from ..lab import KeyHints
 from ..status import WrapLine, params_text
 
-#: the single run's length (the note's net on digits is near 100% training accuracy by then)
-DEFAULT_EPOCHS = 20
+#: the single run's length: the note's net on digits is near 100% training accuracy after 20
+#: epochs, which take about a second; 60 keep the live charts moving long enough to watch
+DEFAULT_EPOCHS = 60
 #: the EWA of the loss for rules without a beta of their own
 DEFAULT_EWA_BETA = 0.9
 COMPARE_RULES = tuple(NOTE_LRS)  # sgd, sgd_momentum, adam, rmsprop
@@ -70,24 +79,82 @@ SLICE_ROUNDS = 5
 WORKER_BUDGET = 0.02
 #: redraws per second at most while training
 FRAME_RATE = 10
+#: the live paces ``,`` and ``.`` step through: at most this many iterations of each run a second
+#: (None: as fast as the machine trains)
+PACES: tuple[int | None, ...] = (None, 800, 400, 200, 100, 50, 25)
 #: the registry's schedule defaults are written for runs of about this many epochs (cosine period
 #: 100, staircase at 50 and 100, warm-up 10): the lab fits them to its own run length
 SCHEDULE_HORIZON = 100
 #: below this the screen says the terminal is too small (width, height)
 MIN_SIZE = (60, 18)
-#: effective-batch view: charts lower than this (rows, border included) draw no legend
-LEGEND_MIN_HEIGHT = 10
+#: below this height the status and summary lines keep to COMPACT_LINES lines (status, summary)
+#: and drop their least useful items, so the charts keep rows for data
+COMPACT_HEIGHT = 32
+COMPACT_LINES = (2, 1)
+#: rows of a chart's content (its ``size``, inside the border) outside its plot: the plot's
+#: frame (2) and the x tick labels (1)
+CHART_CHROME_ROWS = 3
+#: plotext draws a marker as this glyph (its legend and ours)
+MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "hd": "▞"}
 
 #: one colour per compared rule (and per effective-batch setting), with a darker one for its band
 RULE_COLORS = {"sgd": "cyan", "sgd_momentum": "orange", "adam": "green", "rmsprop": "magenta"}
 STUDY_COLORS = {"sgd": "cyan", "sgd_momentum": "orange"}
 BAND_COLORS = {"cyan": 30, "orange": 130}
+BAND_MARKER = "·"
+#: compare view: validation accuracy in a mark no series takes without colour, so that every chart
+#: gives the rules the same marks (the ones the summary line shows, :func:`series_glyph`)
+VAL_MARKER = "·"
 #: the same colours as Rich styles for the text lines (plotext's "orange" is not a Rich colour)
 TEXT_COLORS = {"cyan": "cyan", "orange": "dark_orange", "green": "green", "magenta": "magenta"}
 
 
 def text_style(color: str) -> str:
     return f"bold {TEXT_COLORS.get(color, '')}".strip()
+
+
+def series_glyph(index: int, mono: bool) -> str:
+    """The mark of the ``index``-th coloured series of a chart: a colour swatch, or without colour
+    the marker :class:`~tui.charts.Chart` gives it (its ``MONO_MARKERS`` in order)."""
+    if not mono:
+        return "━"
+    marker = MONO_MARKERS[index % len(MONO_MARKERS)]
+    return MARKER_GLYPHS.get(marker, marker)
+
+
+def plot_rows(chart_height: int, xlabel: bool = False) -> int:
+    """The rows of the plot area of a chart ``chart_height`` rows high inside its border (plotext
+    adds an x label row from a height of 14)."""
+    return chart_height - CHART_CHROME_ROWS - (1 if xlabel and chart_height >= 14 else 0)
+
+
+def legend_fits(labels: int, chart_height: int, xlabel: bool = False) -> bool:
+    """True when a legend of ``labels`` rows leaves the plot at least as many rows beside it."""
+    return 2 * labels <= plot_rows(chart_height, xlabel)
+
+
+def without_legend(lines: Sequence[Line]) -> list[Line]:
+    return [replace(ln, label="") for ln in lines]
+
+
+def wrapped_lines(items: Sequence[tuple[str, ...]], width: int, separator: str = "  ") -> int:
+    """How many lines :class:`~tui.status.WrapLine` wraps ``items`` into at ``width`` cells."""
+    lines, used, sep = 1, 0, cell_len(separator)
+    for item in items:
+        w = cell_len(item[0])
+        if used and used + sep + w > width:
+            lines, used = lines + 1, 0
+        used += (sep if used else 0) + w
+    return lines if items else 0
+
+
+def fit_items(items: Sequence[tuple[str, str, int]], width: int, max_lines: int) -> list[tuple[str, str]]:
+    """``(text, style, priority)`` items cut to fit ``max_lines`` lines: the lowest priority goes
+    first, the later of equal priority first; whole items only, never a part of one."""
+    kept = list(items)
+    while len(kept) > 1 and wrapped_lines(kept, width) > max_lines:
+        del kept[min(range(len(kept)), key=lambda i: (kept[i][2], -i))]
+    return [(text, style) for text, style, _ in kept]
 
 VIEWS = ("single", "compare", "effective")
 VIEW_TITLES = {"single": "network lab", "compare": "compare rules", "effective": "effective batch"}
@@ -323,6 +390,8 @@ class TrainingJob:
         self.running = False
         #: True while a worker thread is inside :meth:`train_while_running`
         self.active = False
+        #: at most this many rounds a second in the worker (None: no limit)
+        self.pace: int | None = None
 
     @property
     def done(self) -> bool:
@@ -368,8 +437,12 @@ class TrainingJob:
         self.active = True
         try:
             while self.running and not self.done:
-                self.train_for(WORKER_BUDGET)
-                time.sleep(0.001)  # hand the GIL to the UI thread between slices
+                if self.pace:
+                    self._round()
+                    time.sleep(1.0 / self.pace)
+                else:
+                    self.train_for(WORKER_BUDGET)
+                    time.sleep(0.001)  # hand the GIL to the UI thread between slices
         finally:
             self.active = False
 
@@ -404,13 +477,14 @@ def schedule_items(config: TrainConfig) -> list[tuple[str, str]]:
     return [(" ".join([f"{sched.name} schedule"] + params[:1]), "")] + [(p, "") for p in params[1:]]
 
 
-def state_item(tracks: Sequence[TrackData], running: bool) -> tuple[str, str]:
+def state_item(tracks: Sequence[TrackData], running: bool, pace: int | None = None) -> tuple[str, str]:
     diverged = [t for t in tracks if t.diverged_at is not None]
     if len(tracks) == 1 and diverged:
         return f"✖ diverged at iteration {diverged[0].diverged_at}", "bold red"
     if tracks and all(t.done for t in tracks):
         return ("✔ done" + (f" ({len(diverged)} diverged)" if diverged else ""), "bold green")
-    return ("▶ training", "bold green") if running else ("⏸ paused", "bold yellow")
+    slow = f" ≤{pace} it/s" if pace else ""
+    return (f"▶ training{slow}", "bold green") if running else (f"⏸ paused{slow}", "bold yellow")
 
 
 def progress_items(view: str, tracks: Sequence[TrackData]) -> list[tuple[str, str]]:
@@ -419,6 +493,8 @@ def progress_items(view: str, tracks: Sequence[TrackData]) -> list[tuple[str, st
     t0 = tracks[0]
     if view == "effective":
         return [(f"step {min(t.t for t in tracks)}/{t0.num_iterations} each", "bold")]
+    if view == "compare":  # a fixed step count: the last epoch is partial, so count in iterations
+        return [(f"it {t0.t}/{t0.num_iterations} ({t0.t / t0.iterations_per_epoch:.1f} epochs)", "bold")]
     return [(f"epoch {t0.epoch}/{t0.num_epochs}", "bold"), (f"it {t0.t}/{t0.num_iterations}", "bold")]
 
 
@@ -437,13 +513,13 @@ def _head(name: str, extra: str, params: list[str], style: str) -> list[tuple[st
 
 
 def status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks: Sequence[TrackData],
-                 running: bool) -> list[tuple[str, str]]:
+                 running: bool, pace: int | None = None) -> list[tuple[str, str]]:
     """The status line: view, state, progress, dataset, net, batch, rules with their hyper-parameters,
     schedule. The single view lists every hyper-parameter; the compare and study views the lr and the
     main beta of each rule (their other hyper-parameters are the registry's defaults)."""
     first = plans[0].config
     n_train = first.num_train or data.X_train.shape[0]
-    items = [(VIEW_TITLES[view], "bold reverse"), state_item(tracks, running), *progress_items(view, tracks),
+    items = [(VIEW_TITLES[view], "bold reverse"), state_item(tracks, running, pace), *progress_items(view, tracks),
              (f"{data.name} {n_train} train / {data.X_val.shape[0]} val", "bold"),
              (f"net {data.num_features}→[{hidden_text(first.hidden)}]→{data.num_classes}", ""),
              (f"weight scale {first.weight_scale:g}", ""),
@@ -468,12 +544,96 @@ def status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks: Sequen
     return items
 
 
+def compact_status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks: Sequence[TrackData],
+                         running: bool, mono: bool = False, pace: int | None = None) -> list[tuple[str, str, int]]:
+    """The status line for a small terminal, as ``(text, style, priority)`` for :func:`fit_items`:
+    priority 2 always stays, 1 goes before it, 0 first. The multi-series views name each series
+    with its chart mark (:func:`series_glyph`) and lr; their betas, the net and the constant
+    schedule are the first to go."""
+    first = plans[0].config
+    n_train = first.num_train or data.X_train.shape[0]
+    items = [(VIEW_TITLES[view], "bold reverse", 2), (*state_item(tracks, running, pace), 2)]
+    progress = progress_items(view, tracks)
+    items += [(text, style, 2 if i == 0 else 1) for i, (text, style) in enumerate(progress)]
+    items.append((f"{data.name} {n_train}/{data.X_val.shape[0]}", "bold", 1))
+    if view == "single":
+        items.append((f"batch {first.batch_size}", "", 1))
+        items += [(text, style, 2 if i == 0 else 1) for i, (text, style) in enumerate(rule_items(first))]
+    else:
+        if view == "compare":
+            items.append((f"batch {first.batch_size}", "", 1))
+            series = list(plans)
+        else:
+            seen: dict[str, Plan] = {}
+            for p in plans:
+                seen.setdefault(p.group, p)
+            series = list(seen.values())
+        for i, p in enumerate(series):
+            c = p.config
+            extra = f"batch {c.batch_size}" if view == "effective" else ""
+            rule = short_rule_items(c, text_style(p.color), prefix=series_glyph(i, mono) + " ", extra=extra)
+            items += [(text, style, 2 if j == 0 else 0) for j, (text, style) in enumerate(rule)]
+        if view == "effective":
+            items.append(("seeds " + ",".join(str(p.config.seed) for p in plans if p.group == plans[0].group), "", 1))
+    sched = schedule_items(first)
+    keep = 2 if first.schedule != "constant" else 0
+    items += [(text, style, keep if i == 0 else min(keep, 1)) for i, (text, style) in enumerate(sched)]
+    items.append((f"net {data.num_features}→[{hidden_text(first.hidden)}]→{data.num_classes}", "", 0))
+    return items
+
+
+def compact_info_items(view: str, tracks: Sequence[TrackData], ghost: TrackData | None) -> list[tuple[str, str, int]]:
+    """The summary line for a small terminal, as ``(text, style, priority)`` for :func:`fit_items`."""
+    if not tracks:
+        return []
+    done = all(t.done for t in tracks)
+    if view == "single":
+        t = tracks[0]
+        items = [(f"loss {_num(_last(t.loss))}", "", 2), (f"EWA {_num(_last(t.loss_ewa))}", "", 0),
+                 (f"train {_num(_last(t.train_acc))}", "", 2), (f"val {_num(_last(t.val_acc))}", "", 2),
+                 (f"best {_num(t.best_val_acc)}", "", 0)]
+        if ghost is not None:
+            items.append((f"previous ({ghost_label(ghost)}) val {_num(_last(ghost.val_acc))}", "dim", 1))
+        return items
+    if view == "compare":
+        items = [("final val acc" if done else "val acc now", "bold", 1)]
+        for t in tracks:
+            text = f"{t.label} " + ("✖" if t.diverged_at is not None else _num(_last(t.val_acc)))
+            items.append((text, text_style(t.color), 2))
+        return items
+    items = [("mean train acc", "bold", 1)]
+    avgs = []
+    for group, ts in group_tracks(tracks).items():
+        avg = _mean_final(ts)
+        avgs.append(avg)
+        items.append((f"{ts[0].config.rule} {_num(avg)}", text_style(ts[0].color), 2))
+    if done and len(avgs) == 2 and all(math.isfinite(a) for a in avgs):
+        text, style = _verdict(rel_error(*avgs))
+        items.append((text.replace("relative error", "rel err"), style, 2))
+    elif not done:
+        items.append((f"rel err when all {len(tracks)} runs are done", "dim", 0))
+    return items
+
+
+def _mean_final(ts: Sequence[TrackData]) -> float:
+    finals = [_last(t.train_acc) for t in ts]
+    return float(np.mean(finals)) if finals and all(math.isfinite(f) for f in finals) else float("nan")
+
+
+def _verdict(err: float) -> tuple[str, str]:
+    similar = err < REL_ERROR_TARGET
+    verdict = f"< {REL_ERROR_TARGET:g}: similar" if similar else f">= {REL_ERROR_TARGET:g}: not similar"
+    return f"relative error {err:.4f} ({verdict})", "bold reverse" if similar else "bold red"
+
+
 def _last(a: np.ndarray) -> float:
     return float(a[-1]) if a.size else float("nan")
 
 
-def info_items(view: str, tracks: Sequence[TrackData], ghost: TrackData | None) -> list[tuple[str, str]]:
-    """The line under the status: the latest numbers, or the study's summary."""
+def info_items(view: str, tracks: Sequence[TrackData], ghost: TrackData | None,
+               mono: bool = False) -> list[tuple[str, str]]:
+    """The line under the status: the latest numbers, or the study's summary; in the multi-series
+    views each series is named with its chart mark (:func:`series_glyph`), a legend that fits."""
     if not tracks:
         return []
     if view == "single":
@@ -482,18 +642,18 @@ def info_items(view: str, tracks: Sequence[TrackData], ghost: TrackData | None) 
                  (f"train acc {_num(_last(t.train_acc))}", ""), (f"val acc {_num(_last(t.val_acc))}", ""),
                  (f"best val {_num(t.best_val_acc)}", "")]
         if ghost is not None:
-            items.append((f"ghost ({ghost_label(ghost)}): train {_num(_last(ghost.train_acc))} "
+            items.append((f"previous ({ghost_label(ghost)}): train {_num(_last(ghost.train_acc))} "
                           f"val {_num(_last(ghost.val_acc))}", "dim"))
         return items
     if view == "compare":
         items = [("final" if all(t.done for t in tracks) else "now", "bold")]
-        for t in tracks:
-            text = f"{t.label}: train {_num(_last(t.train_acc))} val {_num(_last(t.val_acc))}"
+        for i, t in enumerate(tracks):
+            text = f"{series_glyph(i, mono)} {t.label}: train {_num(_last(t.train_acc))} val {_num(_last(t.val_acc))}"
             if t.diverged_at is not None:
                 text += f" ✖ diverged at {t.diverged_at}"
             items.append((text, text_style(t.color)))
         return items
-    return effective_summary(tracks)
+    return effective_summary(tracks, mono)
 
 
 def group_tracks(tracks: Sequence[TrackData]) -> dict[str, list[TrackData]]:
@@ -503,23 +663,20 @@ def group_tracks(tracks: Sequence[TrackData]) -> dict[str, list[TrackData]]:
     return out
 
 
-def effective_summary(tracks: Sequence[TrackData]) -> list[tuple[str, str]]:
+def effective_summary(tracks: Sequence[TrackData], mono: bool = False) -> list[tuple[str, str]]:
     """Average final training accuracy per setting and their relative error (the note's < 0.04)."""
     groups = group_tracks(tracks)
     done = all(t.done for t in tracks)
     items = [("final" if done else "so far", "bold")]
     avgs = []
-    for group, ts in groups.items():
+    for i, (group, ts) in enumerate(groups.items()):
         finals = [_last(t.train_acc) for t in ts]
-        avg = float(np.mean(finals)) if all(math.isfinite(f) for f in finals) else float("nan")
+        avg = _mean_final(ts)
         avgs.append(avg)
-        items.append((f"{group}: mean train acc {_num(avg)} (min {_num(min(finals))}, max {_num(max(finals))})",
+        items.append((f"{series_glyph(i, mono)} {group}: mean train acc {_num(avg)} (min {_num(min(finals))}, max {_num(max(finals))})",
                       text_style(ts[0].color)))
     if done and len(avgs) == 2 and all(math.isfinite(a) for a in avgs):
-        err = rel_error(*avgs)
-        similar = err < REL_ERROR_TARGET
-        verdict = f"< {REL_ERROR_TARGET:g}: similar" if similar else f">= {REL_ERROR_TARGET:g}: not similar"
-        items.append((f"relative error {err:.4f} ({verdict})", "bold reverse" if similar else "bold red"))
+        items.append(_verdict(rel_error(*avgs)))
     elif not done:
         items.append((f"relative error when all {len(tracks)} runs are done", "dim"))
     return items
@@ -569,7 +726,11 @@ class NetworkScreen(ModalScreen[None]):
                 tooltip="effective batch: sgd's batch one sgd_momentum batch smaller"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("escape,t", "close", "back", key_display="esc"),
-        Binding("q", "app.quit", "quit", show=False),
+        Binding("comma", "pace(1)", "slower", key_display=",", show=False,
+                tooltip="train slower (" + ", ".join(f"{p} it/s" for p in PACES[1:]) + ")"),
+        Binding("full_stop", "pace(-1)", "faster", key_display=".", show=False,
+                tooltip="train faster, up to full speed"),
+        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self, config: TrainConfig | None = None, *, data: Dataset | None = None, autorun: bool = True,
@@ -601,6 +762,10 @@ class NetworkScreen(ModalScreen[None]):
         self._timer: Timer | None = None
         self._drawn: object = None
         self._ready = False
+        #: a small terminal: the status and summary keep to COMPACT_LINES lines
+        self.compact = False
+        #: index into PACES (0: full speed); kept across restarts
+        self.pace_index = 0
         self.error: str | None = None
         self._start("single", config, ghost=False)
 
@@ -682,6 +847,8 @@ class NetworkScreen(ModalScreen[None]):
     def _apply_size(self, width: int, height: int) -> None:
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
+        self.compact = height < COMPACT_HEIGHT
+        self.set_class(self.compact, "-compact")
         self.query_one("#net-too-small", Static).update(
             f"terminal too small for the network lab (need {MIN_SIZE[0]}x{MIN_SIZE[1]}, have {width}x{height})")
 
@@ -700,6 +867,7 @@ class NetworkScreen(ModalScreen[None]):
         if job is None:
             return
         job.running = self.running and self.autorun
+        job.pace = PACES[self.pace_index]
         if job.running and (self._worker is None or self._worker.is_finished):
             self._worker = self.run_worker(job.train_while_running, name="network training", group="network",
                                            thread=True, exclusive=True, exit_on_error=False)
@@ -759,6 +927,15 @@ class NetworkScreen(ModalScreen[None]):
             if self.job.done:
                 self.notify("this run is done: r restarts it", severity="warning")
             self.job.train_rounds(SLICE_ROUNDS)
+        self.redraw()
+
+    def action_pace(self, direction: int) -> None:
+        """``,`` slower, ``.`` faster: a cap on the iterations per second of live training."""
+        self.pace_index = min(max(self.pace_index + direction, 0), len(PACES) - 1)
+        if self.job is not None:
+            self.job.pace = PACES[self.pace_index]
+        pace = PACES[self.pace_index]
+        self.notify(f"pace: at most {pace} iterations a second" if pace else "pace: full speed", timeout=2)
         self.redraw()
 
     def action_restart(self) -> None:
@@ -828,9 +1005,18 @@ class NetworkScreen(ModalScreen[None]):
         version, tracks = self.job.snapshot()
         sizes = tuple(c.size for c in self.query(Chart))
         state = (id(self.job), version, self.running, self.view, self.ghost is not None, sizes)
-        self.query_one("#net-status", WrapLine).set_items(
-            status_items(self.view, self.plan_data(self.plans[0]), self.plans, tracks, self.running))
-        self.query_one("#net-info", WrapLine).set_items(info_items(self.view, tracks, self.ghost))
+        mono = bool(getattr(self.app, "no_color", False))
+        pace = PACES[self.pace_index]
+        status, info = self.query_one("#net-status", WrapLine), self.query_one("#net-info", WrapLine)
+        data = self.plan_data(self.plans[0])
+        if self.compact:
+            width = (status.content_size.width or self.size.width - 2) or self.app.size.width - 2
+            status.set_items(fit_items(compact_status_items(self.view, data, self.plans, tracks, self.running, mono, pace),
+                                       width, COMPACT_LINES[0]))
+            info.set_items(fit_items(compact_info_items(self.view, tracks, self.ghost), width, COMPACT_LINES[1]))
+        else:
+            status.set_items(status_items(self.view, data, self.plans, tracks, self.running, pace))
+            info.set_items(info_items(self.view, tracks, self.ghost, mono))
         self.query_one("#net-hints", KeyHints).show(self.key_hints())
         if state == self._drawn:
             return
@@ -874,7 +1060,7 @@ class NetworkScreen(ModalScreen[None]):
             lines += [Line(x, t.loss, "loss", color="blue", marker="dot", kind="scatter"),
                       Line(x, t.loss_ewa, "EWA", color="orange")]
         b = format_value(main_beta(tracks[0].config)[0], beta) if main_beta(tracks[0].config) else f"{beta:g}"
-        loss.show(lines, key=key, title=self._title(
+        loss.show(self._legend(loss, lines), key=key, title=self._title(
             loss, f"Training loss per iteration · EWA β {b} bias-corrected", f"Loss · EWA β {b}"))
 
         acc = self.query_one("#net-acc", Chart)
@@ -884,15 +1070,15 @@ class NetworkScreen(ModalScreen[None]):
         if compare:
             for t in tracks:
                 lines += [Line(t.acc_epoch, t.train_acc, t.label, color=t.color),
-                          Line(t.acc_epoch, t.val_acc, color=t.color, marker="dot", kind="scatter")]
-            long, short = "Accuracy per epoch · line train · dots val", "Accuracy · train ─ val •"
+                          Line(t.acc_epoch, t.val_acc, color=t.color, marker=VAL_MARKER, kind="scatter")]
+            long, short = f"Accuracy per epoch · train ─ val {VAL_MARKER}", f"Accuracy · train ─ val {VAL_MARKER}"
         else:
             t = tracks[0]
             lines += [Line(t.acc_epoch, t.train_acc, "train", color="cyan"),
                       Line(t.acc_epoch, t.val_acc, "val", color="green", marker="hd")]
             long, short = "Accuracy per epoch · train · validation", "Accuracy · train · val"
         xmax = max(t.num_iterations / t.iterations_per_epoch for t in tracks)
-        acc.show(lines, key=key, ylim=(0, 1), xlim=(0, xmax), title=self._title(acc, long, short))
+        acc.show(self._legend(acc, lines), key=key, ylim=(0, 1), xlim=(0, xmax), title=self._title(acc, long, short))
 
         lr = self.query_one("#net-lr", Chart)
         lines = [Line(np.arange(g.lr.size), log10(g.lr), dim=True) for g in ghost]
@@ -900,7 +1086,7 @@ class NetworkScreen(ModalScreen[None]):
             lines.append(Line(np.arange(t.planned_lr.size), log10(t.planned_lr), dim=True))
         for t in tracks:
             lines.append(Line(np.arange(t.lr.size), log10(t.lr), t.label if compare else "", color=t.color))
-        lr.show(lines, key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t (dim: planned)",
+        lr.show(self._legend(lr, lines), key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t (dim: planned)",
                                                                           "log10 lr (dim: planned)"))
 
         ratio = self.query_one("#net-ratio", Chart)
@@ -913,15 +1099,18 @@ class NetworkScreen(ModalScreen[None]):
             x = np.arange(t.ratios.shape[0])
             lines += [Line(x, log10(t.ratios[:, i]), f"W{i + 1}") for i in range(t.ratios.shape[1])]
             long, short = "Update size per layer log10 ‖ΔW‖/‖W‖ (— 1e-3)", "log10 ‖ΔW‖/‖W‖"
-        ratio.show(lines, key=key, hlines=(-3.0,), title=self._title(ratio, long, short))
+        ratio.show(self._legend(ratio, lines), key=key, hlines=(-3.0,), title=self._title(ratio, long, short))
+
+    def _legend(self, chart: Chart, lines: Sequence[Line]) -> list[Line]:
+        """``lines`` without their legend labels when the legend would crowd the data out of ``chart``
+        (the summary line names every series of the multi-series views with its mark)."""
+        labels = sum(1 for ln in lines if ln.label)
+        if legend_fits(labels, chart.size.height, bool(chart.xlabel)):
+            return list(lines)
+        return without_legend(lines)
 
     def _draw_effective(self, tracks: list[TrackData], key: object) -> None:
         groups = group_tracks(tracks)
-
-        def legend(chart: Chart, group: str) -> str:
-            """The setting's name as a legend entry, left out of a chart too low to hold it over the
-            lines (the summary line names each setting in its colour)."""
-            return group if chart.size.height >= LEGEND_MIN_HEIGHT else ""
 
         def band(chart_id: str, series: Callable[[TrackData], tuple[np.ndarray, np.ndarray]], **opts: Any) -> None:
             chart = self.query_one(chart_id, Chart)
@@ -930,9 +1119,10 @@ class NetworkScreen(ModalScreen[None]):
                 mean, lo, hi, x = _band([series(t) for t in ts])
                 color = ts[0].color
                 dark = BAND_COLORS.get(color, color)
-                bands += [Line(x, lo, color=dark, marker="dot"), Line(x, hi, color=dark, marker="dot")]
-                means.append(Line(x, mean, legend(chart, group), color=color))
-            chart.show(bands + means, key=key, **opts)
+                # a band's edges in small dots: without colour the second mean is drawn in "•"
+                bands += [Line(x, lo, color=dark, marker=BAND_MARKER), Line(x, hi, color=dark, marker=BAND_MARKER)]
+                means.append(Line(x, mean, group, color=color))
+            chart.show(self._legend(chart, bands + means), key=key, **opts)
 
         loss = self.query_one("#net-loss", Chart)
         band("#net-loss", lambda t: (np.arange(t.loss.size), t.loss_ewa), title=self._title(
@@ -941,9 +1131,9 @@ class NetworkScreen(ModalScreen[None]):
         band("#net-acc", lambda t: (t.acc_iteration, t.train_acc), ylim=(0, 1), title=self._title(
             acc, "Train accuracy per step · mean, min-max band", "Train acc · mean, band"))
         lr = self.query_one("#net-lr", Chart)
-        lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), legend(lr, group), color=ts[0].color)
+        lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), group, color=ts[0].color)
                  for group, ts in groups.items()]
-        lr.show(lines, key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t", "log10 lr"))
+        lr.show(self._legend(lr, lines), key=key, ylim=_lr_ylim(lines), title=self._title(lr, "Learning rate log10 η_t", "log10 lr"))
         ratio = self.query_one("#net-ratio", Chart)
         band("#net-ratio", lambda t: (np.arange(t.ratios.shape[0]), t.mean_log_ratio), hlines=(-3.0,),
              title=self._title(ratio, "Update size log10 ‖ΔW‖/‖W‖ · mean of layers", "log10 ‖ΔW‖/‖W‖"))
