@@ -182,6 +182,8 @@ class Run:
         self.rng = np.random.default_rng(settings.seed)
         self.k = 0
         self.diverged_at: int | None = None
+        self._rate_key: tuple[int, int] | None = None
+        self._rate: float | None = None
         self.w = self.problem.w0.astype(float).copy()
         self.state = self.rule.init(self.w, self.hp)
         self.history = History(self.problem.dim, capacity)
@@ -262,8 +264,13 @@ class Run:
                              local=not self.problem.quadratic)
 
     def measured_rate(self, window: int = 50) -> float | None:
-        a = self.history.arrays()
-        return theory.measured_rate(a["loss"], self.problem.loss_star, window, steps=a["step"])
+        """The rate fitted to the history's tail; computed once per step (a UI asks every frame)."""
+        key = (self.k, window)
+        if self._rate_key != key:
+            a = self.history.arrays()
+            self._rate = theory.measured_rate(a["loss"], self.problem.loss_star, window, steps=a["step"])
+            self._rate_key = key
+        return self._rate
 
 
 def suggested_lr(problem: Problem, rule: Rule, hp: Mapping[str, Any]) -> float:

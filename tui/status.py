@@ -124,13 +124,14 @@ def theory_items(trace: Trace, prefix: str = "") -> list[tuple[str, str]]:
     lr = run.lr
     rule = run.rule
     lr_text = _lr_formatter(rule)
-    measured = _rate(run.measured_rate())
-    unstable = rep.stable_lr is not None and lr >= rep.stable_lr
+    rate = run.measured_rate()
+    measured = _rate(rate)
+    unstable = rep.unstable
     if prefix:
         # one short item per rule (compare mode): the note item explains "predicted/measured"
         bound = f"lr<{lr_text(rep.stable_lr)}" if rep.stable_lr is not None else "adaptive"
         pred = f"{rep.predicted_rate:.3g}" if rep.predicted_rate is not None else "-"
-        meas = "-" if run.measured_rate() is None else f"{run.measured_rate():.3g}"
+        meas = "-" if rate is None else f"{rate:.3g}"
         text = f"{prefix}: {bound} rate {pred}/{meas}"
         return [(text + (" ⚠ unstable" if unstable else ""), "bold red" if unstable else "")]
     items: list[tuple[str, str]] = []
