@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .params import ParamError
+from .registry import Registry
 from .rules import note_momentum_beta
 from .run import Settings
 
@@ -26,30 +26,26 @@ class Preset:
     steps: int = 100
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset(
-            "notes-gd", "the note's runGD: plain GD on its least squares, lr 1e-4, 100 iterations",
-            Settings("notes-ls", "gd", rule_params={"lr": 1e-4}),
-        ),
-        Preset(
-            "notes-gdm",
-            "the note's runGDM: momentum with its beta = 0.6 (EWA beta 0.4), v starts at the first gradient,"
-            " lr 1e-4, 100 iterations",
-            Settings("notes-ls", "momentum", rule_params={
-                "lr": 1e-4, "beta": note_momentum_beta(NOTE_GDM_BETA), "init": "first",
-            }),
-        ),
-    )
-}
+PRESETS: Registry[Preset] = Registry("preset")
+for _preset in (
+    Preset(
+        "notes-gd", "the note's runGD: plain GD on its least squares, lr 1e-4, 100 iterations",
+        Settings("notes-ls", "gd", rule_params={"lr": 1e-4}),
+    ),
+    Preset(
+        "notes-gdm",
+        "the note's runGDM: momentum with its beta = 0.6 (EWA beta 0.4), v starts at the first gradient,"
+        " lr 1e-4, 100 iterations",
+        Settings("notes-ls", "momentum", rule_params={
+            "lr": 1e-4, "beta": note_momentum_beta(NOTE_GDM_BETA), "init": "first",
+        }),
+    ),
+):
+    PRESETS.register(_preset.name, _preset)
 
 #: what ``descent-tui`` and ``descent-tui run`` start from when no --preset, --problem or --rule is given
 DEFAULT_PRESET = "notes-gdm"
 
 
 def get_preset(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ParamError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})") from None
+    return PRESETS.get(name)

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .params import Param, ParamError, ParamSet
+from .registry import Registry
 
 
 @dataclass
@@ -207,39 +208,38 @@ def _saddle(hp: Mapping[str, Any]) -> Problem:
     )
 
 
-PROBLEMS: dict[str, ProblemSpec] = {
-    spec.name: spec
-    for spec in (
-        ProblemSpec(
-            "notes-ls", "the note's least squares (N=500, seed 0)",
-            ParamSet((Param("batch_size", 0, "mini-batch size for the gradient (0: full batch)", kind="int",
-                            low=0, high=500),)),
-            _notes_ls, "||y - Xw||^2 on the note's data; w0 = 0",
-        ),
-        ProblemSpec(
-            "quadratic", "2-D quadratic with condition number and rotation",
-            ParamSet((
-                Param("kappa", 10.0, "condition number (eigenvalues kappa and 1)", low=1.0, high=1e6, scale="log",
-                      symbol="κ"),
-                Param("angle", 30.0, "rotation of the eigenvectors in degrees", low=-90.0, high=90.0),
-            )),
-            _quadratic, "0.5 w^T H w, H = R diag(kappa, 1) R^T",
-        ),
-        ProblemSpec(
-            "rosenbrock", "Rosenbrock's banana valley",
-            ParamSet((
-                Param("a", 1.0, "valley floor passes through (a, a^2)", low=0.1, high=10.0),
-                Param("b", 100.0, "steepness of the valley walls", low=0.1, high=1e4, scale="log"),
-            )),
-            _rosenbrock, "(a - x)^2 + b (y - x^2)^2; start (-1.5, 2)",
-        ),
-        ProblemSpec(
-            "saddle", "double well with a saddle at the origin",
-            ParamSet((Param("stiffness", 5.0, "curvature s across the valley", low=0.01, high=1e4, scale="log"),)),
-            _saddle, "(x^2 - 1)^2 / 4 + s y^2 / 2; start (0.01, 1) next to the saddle",
-        ),
-    )
-}
+PROBLEMS: Registry[ProblemSpec] = Registry("problem")
+for _spec in (
+    ProblemSpec(
+        "notes-ls", "the note's least squares (N=500, seed 0)",
+        ParamSet((Param("batch_size", 0, "mini-batch size for the gradient (0: full batch)", kind="int",
+                        low=0, high=500),)),
+        _notes_ls, "||y - Xw||^2 on the note's data; w0 = 0",
+    ),
+    ProblemSpec(
+        "quadratic", "2-D quadratic with condition number and rotation",
+        ParamSet((
+            Param("kappa", 10.0, "condition number (eigenvalues kappa and 1)", low=1.0, high=1e6, scale="log",
+                  symbol="κ"),
+            Param("angle", 30.0, "rotation of the eigenvectors in degrees", low=-90.0, high=90.0),
+        )),
+        _quadratic, "0.5 w^T H w, H = R diag(kappa, 1) R^T",
+    ),
+    ProblemSpec(
+        "rosenbrock", "Rosenbrock's banana valley",
+        ParamSet((
+            Param("a", 1.0, "valley floor passes through (a, a^2)", low=0.1, high=10.0),
+            Param("b", 100.0, "steepness of the valley walls", low=0.1, high=1e4, scale="log"),
+        )),
+        _rosenbrock, "(a - x)^2 + b (y - x^2)^2; start (-1.5, 2)",
+    ),
+    ProblemSpec(
+        "saddle", "double well with a saddle at the origin",
+        ParamSet((Param("stiffness", 5.0, "curvature s across the valley", low=0.01, high=1e4, scale="log"),)),
+        _saddle, "(x^2 - 1)^2 / 4 + s y^2 / 2; start (0.01, 1) next to the saddle",
+    ),
+):
+    PROBLEMS.register(_spec.name, _spec)
 
 
 def problem_names() -> list[str]:
@@ -247,10 +247,7 @@ def problem_names() -> list[str]:
 
 
 def get_problem_spec(name: str) -> ProblemSpec:
-    try:
-        return PROBLEMS[name]
-    except KeyError:
-        raise ParamError(f"unknown problem {name!r} (known: {', '.join(PROBLEMS)})") from None
+    return PROBLEMS.get(name)
 
 
 def make_problem(name: str, values: Mapping[str, Any] | None = None) -> Problem:

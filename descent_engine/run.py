@@ -37,9 +37,20 @@ class Settings:
     schedule_params: Mapping[str, Any] = field(default_factory=dict)
     steps_per_epoch: int = 1
     seed: int = 0
+    #: True when ``rule_params["lr"]`` was filled in from :func:`suggested_lr` rather than chosen
+    #: (a flag, a key, a preset): :mod:`descent_engine.adjust` keeps a chosen lr across a rule switch
+    #: while it is stable, and re-suggests a suggested one. Not part of a run's identity.
+    lr_suggested: bool = field(default=False, compare=False)
+
+    @property
+    def lr_explicit(self) -> bool:
+        """The lr was chosen (by a flag, a key, the palette or a preset), not suggested."""
+        return "lr" in self.rule_params and not self.lr_suggested
 
     def with_rule_param(self, name: str, value: Any) -> "Settings":
-        return replace(self, rule_params={**self.rule_params, name: value})
+        """``name`` set to ``value``; setting ``lr`` makes it a chosen (explicit) lr."""
+        suggested = self.lr_suggested and name != "lr"
+        return replace(self, rule_params={**self.rule_params, name: value}, lr_suggested=suggested)
 
     def with_schedule_param(self, name: str, value: Any) -> "Settings":
         return replace(self, schedule_params={**self.schedule_params, name: value})

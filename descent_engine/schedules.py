@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .params import Param, ParamError, ParamSet
+from .registry import Registry
 
 Factor = Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]
 
@@ -101,12 +102,11 @@ def _warmup(e, hp):
 
 _DECAY = Param("decay", 0.01, "decay rate k", low=0.0, high=1e3, symbol="k")
 
-SCHEDULES: dict[str, Schedule] = {}
+SCHEDULES: Registry[Schedule] = Registry("schedule")
 
 
 def _register(s: Schedule) -> Schedule:
-    SCHEDULES[s.name] = s
-    return s
+    return SCHEDULES.register(s.name, s)
 
 
 _register(Schedule("constant", "constant", ParamSet(()), _constant, "eta = eta0"))
@@ -155,7 +155,4 @@ def schedule_names() -> list[str]:
 
 
 def get_schedule(name: str) -> Schedule:
-    try:
-        return SCHEDULES[name]
-    except KeyError:
-        raise ParamError(f"unknown schedule {name!r} (known: {', '.join(SCHEDULES)})") from None
+    return SCHEDULES.get(name)
