@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from typing import Any, Sequence
 
 from textual.app import App, ScreenStackError
@@ -19,14 +18,15 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.timer import Timer
 
+from descent_engine import adjust
 from descent_engine.params import ParamError
-from descent_engine.problems import PROBLEMS, get_problem_spec
+from descent_engine.problems import PROBLEMS
 from descent_engine.rules import RULES, get_rule
-from descent_engine.run import Settings, suggested_lr
-from descent_engine.schedules import SCHEDULES, get_schedule
+from descent_engine.run import Settings
+from descent_engine.schedules import SCHEDULES
 
 from .commands import LabCommands
-from .compare import DEFAULT_COMPARE, compare_settings, next_rule_to_add, settings_for_rule
+from .compare import DEFAULT_COMPARE, next_rule_to_add
 from .driver import MAX_COMPARE, Lab, speed_text
 from .lab import LabScreen
 
@@ -290,66 +290,41 @@ class DescentApp(App):
     def _all_settings(self) -> list[Settings]:
         return [t.settings for t in self.lab.traces]
 
+    def adjust_all(self, change, what: str = "not changed") -> bool:
+        """Apply an engine adjustment (:mod:`descent_engine.adjust`) to every run on screen."""
+        try:
+            out = adjust.apply(self._all_settings(), change)
+        except ParamError as exc:
+            self.notify(str(exc), severity="error", title=what)
+            return False
+        return self.change(out)
+
     def set_param(self, kind: str, name: str, text: str) -> bool:
         """Set a rule/schedule/problem hyper-parameter from typed text (validated by its Param)."""
-        out = []
-        found = False
-        for s in self._all_settings():
-            owner = {"rule": lambda: get_rule(s.rule), "schedule": lambda: get_schedule(s.schedule),
-                     "problem": lambda: get_problem_spec(s.problem)}[kind]()
-            if name not in owner.params:
-                out.append(s)
-                continue
-            try:
-                value = owner.params.get(name).parse(text)
-            except ParamError as exc:
-                self.notify(str(exc), severity="error", title="not set")
-                return False
-            found = True
-            out.append({"rule": s.with_rule_param, "schedule": s.with_schedule_param,
-                        "problem": s.with_problem_param}[kind](name, value))
-        if not found:
-            self.notify(f"no {kind} setting called {name!r} here", severity="error", title="not set")
-            return False
-        if kind == "problem":
-            out = [self._with_suggested_lr(s) for s in out]
-        return self.change(out)
+        return self.adjust_all(lambda s: adjust.set_param(s, kind, name, text), "not set")
 
     def set_choice(self, kind: str, name: str) -> bool:
         """Switch rule, schedule or problem by name (as the keys do)."""
         if kind == "rule":
             return self._switch_rule(get_rule(name).name)
         if kind == "schedule":
-            return self.change([replace(s, schedule=name, schedule_params={}) for s in self._all_settings()])
+            return self.adjust_all(lambda s: adjust.switch_schedule(s, name))
         if kind == "problem":
-            return self.change([self._with_suggested_lr(replace(s, problem=name, problem_params={}))
-                                for s in self._all_settings()])
+            return self.adjust_all(lambda s: adjust.switch_problem(s, name))
         if kind == "preset":
             from descent_engine.presets import get_preset
 
             return self.change([get_preset(name).settings], compare=False)
         raise ValueError(kind)
 
-    @staticmethod
-    def _with_suggested_lr(s: Settings) -> Settings:
-        r = replace(s, rule_params={k: v for k, v in s.rule_params.items() if k != "lr"}).resolved()
-        return s.with_rule_param("lr", suggested_lr(r.problem, r.rule, r.hp))
-
     def _switch_rule(self, name: str) -> bool:
         if self.lab.compare:
-            current = [t.settings for t in self.lab.traces]
+            current = self._all_settings()
             if name in [get_rule(s.rule).name for s in current]:
                 self.notify(f"{name} is already compared")
                 return False
-            current[-1] = settings_for_rule(current[0], name)
-            return self.change(current)
-        s = self.lab.settings
-        old, new = get_rule(s.rule), get_rule(name)
-        keep_lr = old.linear and new.linear and "lr" in s.rule_params
-        ns = replace(s, rule=new.name, rule_params={"lr": s.rule_params["lr"]} if keep_lr else {})
-        if not keep_lr:
-            ns = self._with_suggested_lr(ns)
-        return self.change([ns])
+            return self.change(adjust.apply(current, lambda s: adjust.switch_rule(s, name), index=len(current) - 1))
+        return self.change([adjust.switch_rule(self.lab.settings, name)])
 
     # -- actions ----------------------------------------------------------------------------------
     def action_toggle_run(self) -> None:
@@ -385,35 +360,18 @@ class DescentApp(App):
         self._switch_rule(_cycle(names, current, direction))
 
     def action_beta(self, direction: int) -> None:
-        out, changed, names = [], False, []
-        for s in self._all_settings():
-            rule = get_rule(s.rule)
-            if rule.main_beta is None:
-                out.append(s)
-                continue
-            p = rule.params.get(rule.main_beta)
-            value = rule.hparams(s.rule_params)[p.name]
-            new = p.nudge(value, direction)
-            if new != value:
-                changed = True
-            names.append(f"{p.label} {new:g}")
-            out.append(s.with_rule_param(p.name, new))
-        if not names:
+        current = self._all_settings()
+        if all(adjust.main_beta(s) is None for s in current):
             self.notify(f"{self.lab.settings.rule} has no beta")
             return
-        if not changed:
+        out = adjust.apply(current, lambda s: adjust.step_beta(s, direction))
+        if out == current:
             self.notify("β is at the end of its range")
             return
         self.change(out)
 
     def action_lr(self, factor: float) -> None:
-        out = []
-        for s in self._all_settings():
-            rule = get_rule(s.rule)
-            p = rule.params.get("lr")
-            value = rule.hparams(s.rule_params)["lr"]
-            out.append(s.with_rule_param("lr", p.clamp(value * factor)))
-        self.change(out)
+        self.adjust_all(lambda s: adjust.scale_lr(s, factor))
 
     def action_schedule(self, direction: int) -> None:
         self.set_choice("schedule", _cycle(list(SCHEDULES), self.lab.settings.schedule, direction))
@@ -430,7 +388,7 @@ class DescentApp(App):
         current = get_rule(base.rule).name
         rules = DEFAULT_COMPARE if current in DEFAULT_COMPARE else ("gd", current)
         self._single_settings = base
-        self.lab.apply(compare_settings(base, rules), compare=True)
+        self.lab.apply(adjust.compare_set(base, rules, limit=MAX_COMPARE), compare=True)
 
     def action_compare(self) -> None:
         if self.lab.compare:
@@ -449,7 +407,7 @@ class DescentApp(App):
         if name is None:
             self.notify(f"compare shows at most {MAX_COMPARE} rules")
             return
-        self.change(self._all_settings() + [settings_for_rule(self.lab.settings, name)])
+        self.change(self._all_settings() + adjust.compare_set(self.lab.settings, [name]))
 
     def action_remove_rule(self) -> None:
         current = self._all_settings()
