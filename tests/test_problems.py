@@ -20,6 +20,10 @@ CASES = [
     ("rosenbrock", {"a": 2.0, "b": 10.0}),  # optimum (2, 4): the plot must grow to show it
     ("saddle", {}),
     ("saddle", {"stiffness": 0.3}),
+    ("himmelblau", {}),
+    ("beale", {}),
+    ("rastrigin", {}),
+    ("rastrigin", {"amplitude": 2.5}),
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 
@@ -191,5 +195,35 @@ def test_rosenbrock_and_saddle_shapes():
 
 def test_unknown_problem_is_a_one_line_param_error():
     with pytest.raises(ParamError) as info:
-        get_problem_spec("himmelblau")
-    assert "himmelblau" in str(info.value) and "\n" not in str(info.value)
+        get_problem_spec("styblinski-tang")
+    assert "styblinski-tang" in str(info.value) and "\n" not in str(info.value)
+
+
+# the landscapes with several minima, against their formulas parsed and differentiated by the
+# expression language (an independent, symbolic derivation of the same gradient and Hessian)
+FORMULAS = {
+    "himmelblau": "(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+    "beale": "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+    "rastrigin": "20 + x**2 - 10*cos(2*pi*x) + y**2 - 10*cos(2*pi*y)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_multimodal_landscapes_match_their_formulas(name):
+    from descent_engine.expr import compile_function
+
+    p, f = make_problem(name), compile_function(FORMULAS[name])
+    for w in random_points(p, 12, seed=3):
+        assert p.loss(w) == pytest.approx(float(f.value(*w)), rel=1e-13, abs=1e-12)
+        np.testing.assert_allclose(p.full_grad(w), f.gradient(*w), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(p.hessian_at(w), f.hessian(*w), rtol=1e-12, atol=1e-9)
+
+
+def test_himmelblau_has_its_four_published_minima():
+    p = make_problem("himmelblau")
+    published = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
+    assert len(p.minima) == 4
+    for m, q in zip(p.minima, published):
+        np.testing.assert_allclose(m, q, atol=1e-6)  # the published digits
+        assert p.loss(m) <= 1e-28  # and refined to float precision
+    assert np.array_equal(p.w_star, p.minima[0])

@@ -1,0 +1,87 @@
+"""What a problem is (:class:`Problem`, :class:`ProblemSpec`) and the registry of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..params import ParamSet
+from ..registry import Registry
+
+
+@dataclass
+class Problem:
+    """One problem instance. ``grad(w, rng)`` is stochastic only when ``stochastic`` is True."""
+
+    name: str
+    title: str
+    w0: np.ndarray
+    w_star: np.ndarray
+    loss_star: float
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+    loss: Callable[[np.ndarray], float]
+    full_grad: Callable[[np.ndarray], np.ndarray]
+    hessian_at: Callable[[np.ndarray], np.ndarray]
+    loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    quadratic: bool = False
+    stochastic: bool = False
+    batch_grad: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    #: a learning rate that shows the problem well: for the gradient-scaled rules (gd and the
+    #: momentum forms) and for the adaptive rules (whose step is about lr per coordinate)
+    lr_hint: float = 1e-2
+    adaptive_lr_hint: float = 1e-2
+    #: every known minimum (landscapes with several minima); ``w_star`` is the one theory uses
+    minima: tuple[np.ndarray, ...] = ()
+
+    def suggested_lr(self, rule_is_linear: bool) -> float:
+        """The lr a UI switches to when this problem or the rule family changes."""
+        return self.lr_hint if rule_is_linear else self.adaptive_lr_hint
+
+    @property
+    def dim(self) -> int:
+        return int(self.w0.shape[0])
+
+    def grad(self, w: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        if self.stochastic and self.batch_grad is not None and rng is not None:
+            return self.batch_grad(w, rng)
+        return self.full_grad(w)
+
+    def hessian(self) -> np.ndarray:
+        """The Hessian at the optimum (constant for quadratic problems; local otherwise)."""
+        return self.hessian_at(self.w_star)
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    name: str
+    title: str
+    params: ParamSet
+    build: Callable[[Mapping[str, Any]], Problem]
+    description: str
+
+    def hparams(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.params.resolve(values, owner=f"problem {self.name}")
+
+    def make(self, values: Mapping[str, Any] | None = None) -> Problem:
+        return self.build(self.hparams(values))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+PROBLEMS: Registry[ProblemSpec] = Registry("problem")
+
+
+def problem_names() -> list[str]:
+    return list(PROBLEMS)
+
+
+def get_problem_spec(name: str) -> ProblemSpec:
+    return PROBLEMS.get(name)
+
+
+def make_problem(name: str, values: Mapping[str, Any] | None = None) -> Problem:
+    return get_problem_spec(name).make(values)
