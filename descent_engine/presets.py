@@ -24,6 +24,18 @@ class Preset:
     description: str
     settings: Settings
     steps: int = 100
+    #: rules run side by side in compare mode (empty: a single run)
+    compare: tuple[str, ...] = ()
+    #: compare every rule at the preset's lr (the note's figures) rather than each at its own
+    same_lr: bool = False
+
+    def compare_set(self) -> list[Settings]:
+        """The runs of this preset: its settings, or one per compared rule."""
+        if not self.compare:
+            return [self.settings]
+        from .adjust import compare_set
+
+        return compare_set(self.settings, self.compare, same_lr=self.same_lr)
 
 
 PRESETS: Registry[Preset] = Registry("preset")
@@ -39,6 +51,14 @@ for _preset in (
         Settings("notes-ls", "momentum", rule_params={
             "lr": 1e-4, "beta": note_momentum_beta(NOTE_GDM_BETA), "init": "first",
         }),
+    ),
+    Preset(
+        "notes-compare",
+        "the note's GD vs momentum figure: notes-gd and notes-gdm side by side at the same lr 1e-4",
+        Settings("notes-ls", "momentum", rule_params={
+            "lr": 1e-4, "beta": note_momentum_beta(NOTE_GDM_BETA), "init": "first",
+        }),
+        compare=("gd", "momentum"), same_lr=True,
     ),
 ):
     PRESETS.register(_preset.name, _preset)

@@ -161,3 +161,9 @@ def test_apply_to_one_run_or_to_all():
     assert every[1].rule_params["beta"] == 0.5
     with pytest.raises(ParamError):
         adjust.apply(rules[:1], lambda s: adjust.step_beta(s, 1))
+
+
+def test_the_notes_comparison_preset_is_the_two_note_runs():
+    runs = PRESETS["notes-compare"].compare_set()
+    assert runs == [PRESETS["notes-gd"].settings, PRESETS["notes-gdm"].settings]
+    assert PRESETS["notes-gdm"].compare_set() == [PRESETS["notes-gdm"].settings]
