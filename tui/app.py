@@ -329,12 +329,14 @@ class DescentApp(App):
     # -- actions ----------------------------------------------------------------------------------
     def action_toggle_run(self) -> None:
         if self.lab.done:
+            # nothing to run or pause: the wish to run stays as it was, so the next run (after a
+            # change of setting) runs if this one was running
             k = self.lab.traces[0].diverged_at
             self.notify(f"diverged at step {k}: change a setting or press r to restart", severity="warning")
             self.lab.running = False
         else:
             self.lab.running = not self.lab.running
-        self._resume = self.lab.running
+            self._resume = self.lab.running
         self._sync_timer()
         self.redraw_soon()
 

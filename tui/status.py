@@ -173,6 +173,9 @@ def theory_items_all(lab: Lab) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
     if rep.local:
         items.append(("local at w*:", "italic"))
+    if first.problem.stochastic:
+        # the bounds and rates below are those of the full-batch gradient; a mini-batch adds noise
+        items.append(("full-batch theory (this run uses mini-batches):", "italic"))
     items.append((f"λmax {_sci(rep.lam_max)} λmin {_sci(rep.lam_min)} κ {_sci(rep.kappa)}", ""))
     if lab.compare:
         items.append(("(rate predicted/measured per step, of |w-w*|)", "dim"))

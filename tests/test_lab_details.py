@@ -1,0 +1,33 @@
+"""Details new users tripped on in the lab (each driven by keys, autorun=False)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from descent_engine.run import Settings
+from tui.app import DescentApp
+from tui.status import theory_text
+
+NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
+
+
+def test_space_on_a_diverged_run_keeps_the_wish_to_run():
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("space")  # run
+            assert app.lab.running
+            await pilot.press("l", *["n"] * 20)  # lr 2e-4 is past 2/lam_max: diverges at step 12
+            assert app.lab.done
+            await pilot.press("space")  # nothing to pause: says so
+            await pilot.press("L")  # back to a stable lr: the new run runs, as the user wanted
+            assert not app.lab.done and app.lab.running
+            await pilot.press("space", "L")  # paused by the user: the next run stays paused
+            assert not app.lab.running
+    asyncio.run(go())
+
+
+def test_the_theory_line_says_it_is_full_batch_theory_under_mini_batches():
+    mini = Settings("notes-ls", "gd", problem_params={"batch_size": 50}, rule_params={"lr": 1e-4})
+    assert "full-batch theory" in theory_text(DescentApp(mini, autorun=False).lab).plain
+    assert "full-batch" not in theory_text(DescentApp(NOTES_GD, autorun=False).lab).plain
