@@ -11,6 +11,12 @@ from tui.status import theory_text
 NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
 
 
+async def _toasts(pilot) -> list[str]:
+    """The notifications on screen, as text (what the user reads)."""
+    await pilot.pause()
+    return [str(t.render()).replace("\n", " ") for t in pilot.app.screen.query("Toast")]
+
+
 def test_space_on_a_diverged_run_keeps_the_wish_to_run():
     async def go():
         app = DescentApp(NOTES_GD, autorun=False)
@@ -31,3 +37,24 @@ def test_the_theory_line_says_it_is_full_batch_theory_under_mini_batches():
     mini = Settings("notes-ls", "gd", problem_params={"batch_size": 50}, rule_params={"lr": 1e-4})
     assert "full-batch theory" in theory_text(DescentApp(mini, autorun=False).lab).plain
     assert "full-batch" not in theory_text(DescentApp(NOTES_GD, autorun=False).lab).plain
+
+
+def test_s_saves_a_screenshot_and_names_it(tmp_path):
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.press("s", "s")
+            files = sorted(tmp_path.glob("descent-tui-*.svg"))
+            assert len(files) == 2  # a second press never overwrites the first
+            assert files[0].read_text(encoding="utf-8").startswith("<svg")
+            assert any(str(files[0]) in m for m in await _toasts(pilot))
+    asyncio.run(go())
+
+
+def test_a_screenshot_that_cannot_be_written_says_why(tmp_path):
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path / "missing")
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.press("s")
+            assert any("cannot write" in m and "No such file or directory" in m for m in await _toasts(pilot))
+    asyncio.run(go())

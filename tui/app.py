@@ -10,7 +10,9 @@ tests advance it with the ``n`` key only, which makes every snapshot determinist
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 from textual.app import App, ScreenStackError
@@ -97,14 +99,19 @@ class DescentApp(App):
         Binding("e", "ewa_lab", "EWA lab"),
         Binding("t", "network", "network lab"),
         Binding("question_mark", "help", "help", key_display="?"),
+        Binding("s", "screenshot", "screenshot", show=False,
+                tooltip="save an SVG screenshot of the screen (current directory or --screenshot-dir)"),
         Binding("ctrl+p", "command_palette", "set value", show=True),
         Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, settings: Settings | None = None, *, autorun: bool = True, compare: bool = False,
-                 frame_rate: float = FRAME_RATE, **kwargs: Any) -> None:
+                 frame_rate: float = FRAME_RATE, screenshot_dir: str | os.PathLike | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.autorun = autorun
+        #: where ``s`` saves screenshots (None: the current directory)
+        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else None
         self.frame_rate = frame_rate
         base = settings if settings is not None else default_settings()
         self.lab = Lab([base])
@@ -441,6 +448,24 @@ class DescentApp(App):
             self.notify("network lab not available yet")
             return
         self.push_screen(NetworkScreen())
+
+    def action_screenshot(self) -> None:
+        """Save the screen as SVG (``s``); the notification names the file, or says why it failed."""
+        directory = self.screenshot_dir or Path.cwd()
+        stem = f"descent-tui-{time.strftime('%Y%m%d-%H%M%S')}"
+        target = directory / f"{stem}.svg"
+        n = 1
+        while target.exists():
+            n += 1
+            target = directory / f"{stem}-{n}.svg"
+        try:
+            svg = self.export_screenshot()
+            with open(target, "x", encoding="utf-8") as fh:
+                fh.write(svg)
+        except OSError as exc:
+            self.notify(f"cannot write {target}: {exc.strerror or exc}", severity="error", title="no screenshot")
+            return
+        self.notify(f"saved {target}", title="screenshot")
 
     def on_screen_resume(self) -> None:
         self.redraw()
