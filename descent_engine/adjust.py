@@ -22,7 +22,7 @@ Nothing here draws or prints: a change that cannot be made raises ParamError wit
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from . import theory
 from .params import ParamError
@@ -35,6 +35,9 @@ from .schedules import get_schedule
 BETA_LADDER: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 
 KINDS = ("rule", "schedule", "problem")
+
+#: a 2-D lab Settings or a network TrainConfig: both have rule, rule_params, schedule, schedule_params
+C = TypeVar("C")
 
 
 # -- the learning rate ---------------------------------------------------------------------------
@@ -68,11 +71,26 @@ def _keep_or_suggest(new: Settings, old: Settings) -> Settings:
     return with_suggested_lr(new)
 
 
-def scale_lr(settings: Settings, factor: float) -> Settings:
-    """The lr times ``factor``, clamped into the lr's range (a chosen lr from then on)."""
-    r = settings.resolved()
-    p = r.rule.params.get("lr")
-    return settings.with_rule_param("lr", p.clamp(r.hp["lr"] * factor))
+def with_rule_param(config: C, name: str, value: Any) -> C:
+    """``config`` (a Settings or a network TrainConfig) with one rule knob set; an lr set so is chosen."""
+    changes: dict[str, Any] = {"rule_params": {**config.rule_params, name: value}}
+    if name == "lr" and hasattr(config, "lr_suggested"):
+        changes["lr_suggested"] = False
+    return replace(config, **changes)
+
+
+def current_lr(config: C) -> float:
+    """The lr before the schedule (the rule's default if none was given)."""
+    return float(get_rule(config.rule).hparams(config.rule_params)["lr"])
+
+
+def scale_lr(config: C, factor: float) -> C:
+    """The lr times ``factor``, clamped into the lr's range (a chosen lr from then on).
+
+    Works on anything with ``rule`` and ``rule_params`` (the 2-D lab's Settings, the network's TrainConfig).
+    """
+    p = get_rule(config.rule).params.get("lr")
+    return with_rule_param(config, "lr", p.clamp(current_lr(config) * factor))
 
 
 # -- beta -------------------------------------------------------------------------------------------
@@ -88,7 +106,7 @@ def ladder_step(value: float, direction: int, ladder: Sequence[float] = BETA_LAD
     return below[-1] if below else value
 
 
-def main_beta(settings: Settings) -> tuple[str, float] | None:
+def main_beta(settings: C) -> tuple[str, float] | None:
     """The name and value of the rule's main beta (None for rules without one: gd, adagrad)."""
     rule = get_rule(settings.rule)
     if rule.main_beta is None:
@@ -96,16 +114,19 @@ def main_beta(settings: Settings) -> tuple[str, float] | None:
     return rule.main_beta, float(rule.hparams(settings.rule_params)[rule.main_beta])
 
 
-def step_beta(settings: Settings, direction: int) -> Settings:
-    """The rule's main beta one rung up or down :data:`BETA_LADDER` (unchanged at an end).
+def step_beta(settings: C, direction: int, steps: int = 1) -> C:
+    """The rule's main beta ``steps`` rungs up or down :data:`BETA_LADDER` (it stops at an end).
 
     ParamError if the rule has no beta. The lr stays as it is (a chosen lr stays chosen).
+    Works on a Settings or a network TrainConfig.
     """
     mb = main_beta(settings)
     if mb is None:
         raise ParamError(f"{get_rule(settings.rule).name} has no beta")
     name, value = mb
-    new = ladder_step(value, direction)
+    new = value
+    for _ in range(steps):
+        new = ladder_step(new, direction)
     if new == value:
         return settings
     return replace(settings, rule_params={**settings.rule_params, name: new})
@@ -162,7 +183,7 @@ def set_param(settings: Settings, kind: str, name: str, value: Any) -> Settings:
     p = params.get(name)
     parsed = p.parse(value) if isinstance(value, str) else p.validate(value)
     if kind == "rule":
-        new = settings.with_rule_param(name, parsed)
+        new = with_rule_param(settings, name, parsed)
     elif kind == "schedule":
         new = replace(settings, schedule_params={**settings.schedule_params, name: parsed})
     else:
