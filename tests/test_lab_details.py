@@ -58,3 +58,25 @@ def test_a_screenshot_that_cannot_be_written_says_why(tmp_path):
             await pilot.press("s")
             assert any("cannot write" in m and "No such file or directory" in m for m in await _toasts(pilot))
     asyncio.run(go())
+
+
+def test_the_lab_refuses_a_problem_it_cannot_draw_and_p_skips_it():
+    import pytest
+
+    from descent_engine.params import ParamError
+    from descent_engine.problems import PROBLEMS
+    from tui.app import lab_problems, run_app
+
+    assert "spectrum" in PROBLEMS and "spectrum" not in lab_problems()
+    with pytest.raises(ParamError, match="run it headless"):
+        run_app(Settings("spectrum", "gd"))
+
+    async def go():
+        app = DescentApp(NOTES_GD, autorun=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            seen = []
+            for _ in range(len(PROBLEMS) + 1):
+                await pilot.press("p")
+                seen.append(app.lab.settings.problem)
+            assert "spectrum" not in seen and set(seen) == set(lab_problems())
+    asyncio.run(go())

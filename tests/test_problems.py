@@ -24,12 +24,17 @@ CASES = [
     ("beale", {}),
     ("rastrigin", {}),
     ("rastrigin", {"amplitude": 2.5}),
+    ("spectrum", {"dim": 2, "kappa": 30.0}),
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 
 
 def test_cases_cover_every_problem():
     assert {n for n, _ in CASES} == set(PROBLEMS)
+
+
+def test_only_spectrum_leaves_the_plane():
+    assert [n for n in PROBLEMS if not PROBLEMS[n].planar] == ["spectrum"]
 
 
 def random_points(problem, n=8, seed=0):
@@ -227,3 +232,34 @@ def test_himmelblau_has_its_four_published_minima():
         np.testing.assert_allclose(m, q, atol=1e-6)  # the published digits
         assert p.loss(m) <= 1e-28  # and refined to float precision
     assert np.array_equal(p.w_star, p.minima[0])
+
+
+def test_spectrum_problem_has_the_chosen_spectrum_and_excites_every_direction():
+    for spacing, expected in (("log", np.logspace(0, 3, 7)), ("linear", np.linspace(1, 1000, 7))):
+        p = make_problem("spectrum", {"dim": 7, "kappa": 1000.0, "spacing": spacing})
+        np.testing.assert_allclose(np.linalg.eigvalsh(p.hessian()), expected, rtol=1e-12)
+        np.testing.assert_allclose(p.eigen_errors(p.w0), np.ones(7), atol=1e-12)
+        Q = p.eigenbasis
+        np.testing.assert_allclose(Q.T @ Q, np.eye(7), atol=1e-12)
+    diag = make_problem("spectrum", {"dim": 4, "kappa": 8.0, "rotate": False})
+    np.testing.assert_array_equal(diag.hessian(), np.diag(np.logspace(0, np.log10(8.0), 4)))
+
+
+def test_spectrum_gd_errors_follow_the_closed_form_and_its_rate():
+    from descent_engine.run import Run, Settings
+
+    K, lr, steps = 100.0, 2 / 101, 60
+    s = Settings("spectrum", "gd", problem_params={"dim": 12, "kappa": K}, rule_params={"lr": lr})
+    run = Run(s, capacity=None)
+    run.step(steps)
+    errors = run.problem.eigen_errors(run.history.arrays()["w"])
+    lam = np.logspace(0, 2, 12)
+    k = np.arange(steps + 1)[:, None]
+    # each eigendirection on its own: e_k = (1 - lr lambda)^k e_0, e_0 = 1
+    np.testing.assert_allclose(errors, (1 - lr * lam) ** k, rtol=1e-9, atol=1e-12)
+    # the two extreme directions contract by (K - 1) / (K + 1) per step: the rate GD predicts
+    assert abs(1 - lr * lam[0]) == pytest.approx((K - 1) / (K + 1), rel=1e-12)
+    assert abs(1 - lr * lam[-1]) == pytest.approx((K - 1) / (K + 1), rel=1e-12)
+    from descent_engine import theory
+
+    assert theory.predicted_rate("gd", {}, lr, lam) == pytest.approx((K - 1) / (K + 1), rel=1e-12)

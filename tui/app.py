@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -61,6 +62,19 @@ def default_settings() -> Settings:
         return PRESETS[DEFAULT_PRESET].settings
     except ImportError:  # pragma: no cover - presets land with the CLI issue
         return Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4, "init": "first"})
+
+
+def lab_problems() -> list[str]:
+    """The problems the lab can draw (two dimensions: a landscape)."""
+    return [name for name, spec in PROBLEMS.items() if spec.planar]
+
+
+def check_lab_settings(settings: Settings) -> None:
+    """ParamError (one line) for settings the lab cannot show."""
+    spec = PROBLEMS.get(settings.problem)
+    if not spec.planar:
+        raise ParamError(f"the lab draws 2-D problems; {spec.name} has more dimensions: run it headless "
+                         f"(descent-tui run --problem {spec.name} ...)")
 
 
 def _cycle(names: Sequence[str], current: str, direction: int) -> str:
@@ -317,6 +331,11 @@ class DescentApp(App):
         if kind == "schedule":
             return self.adjust_all(lambda s: adjust.switch_schedule(s, name))
         if kind == "problem":
+            try:
+                check_lab_settings(replace(self.lab.settings, problem=name, problem_params={}))
+            except ParamError as exc:
+                self.notify(str(exc), severity="error", title="not changed")
+                return False
             return self.adjust_all(lambda s: adjust.switch_problem(s, name))
         if kind == "preset":
             from descent_engine.presets import get_preset
@@ -386,7 +405,7 @@ class DescentApp(App):
         self.set_choice("schedule", _cycle(list(SCHEDULES), self.lab.settings.schedule, direction))
 
     def action_problem(self, direction: int) -> None:
-        self.set_choice("problem", _cycle(list(PROBLEMS), self.lab.settings.problem, direction))
+        self.set_choice("problem", _cycle(lab_problems(), self.lab.settings.problem, direction))
 
     def action_speed(self, direction: int) -> None:
         self.lab.set_speed(self.lab.speed_index + direction)
@@ -484,6 +503,8 @@ class DescentApp(App):
 
 def run_app(settings: Settings | None = None, **options: Any) -> int:
     """Open the lab (the bare ``descent-tui`` command); returns the exit status."""
+    if settings is not None:
+        check_lab_settings(settings)
     app = DescentApp(settings, **options)
     app.run()
     return int(app.return_code or 0)

@@ -77,7 +77,7 @@ class LabCommands(Provider):
                         "usage", p.name))
         out += [(f"rule: {n}", r.title, "rule", n) for n, r in RULES.items()]
         out += [(f"schedule: {n}", s.title, "schedule", n) for n, s in SCHEDULES.items()]
-        out += [(f"problem: {n}", p.title, "problem", n) for n, p in PROBLEMS.items()]
+        out += [(f"problem: {n}", p.title, "problem", n) for n, p in PROBLEMS.items() if p.planar]
         try:
             from descent_engine.presets import PRESETS
 

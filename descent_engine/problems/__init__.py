@@ -10,12 +10,15 @@
   minima; the run starts next to the saddle, where plain GD crawls and Adam does not.
 * ``himmelblau`` (four minima), ``beale`` (a long flat valley) and ``rastrigin`` (a bowl covered
   in local minima): landscapes where the start and the rule decide which minimum a run finds.
+* ``spectrum``: a d-dimensional quadratic whose eigenvalues spread from 1 to ``kappa``, started
+  with an error of 1 along every eigendirection (``ProblemSpec.planar`` is False: no landscape).
 """
 
 # each module registers its problems; the import order is the order of the registry (and the p key)
 from . import notes  # noqa: F401  isort: skip
 from . import classic  # noqa: F401  isort: skip
 from . import multimodal  # noqa: F401  isort: skip
+from . import spectrum  # noqa: F401  isort: skip
 from .base import PROBLEMS, Problem, ProblemSpec, get_problem_spec, make_problem, problem_names
 from .notes import notes_data
 

@@ -24,7 +24,8 @@ class Problem:
     loss: Callable[[np.ndarray], float]
     full_grad: Callable[[np.ndarray], np.ndarray]
     hessian_at: Callable[[np.ndarray], np.ndarray]
-    loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    #: the loss over a grid of (w0, w1) for the landscape; None for problems of more than two dimensions
+    loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     quadratic: bool = False
     stochastic: bool = False
     batch_grad: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None
@@ -35,6 +36,9 @@ class Problem:
     adaptive_lr_hint: float = 1e-2
     #: every known minimum (landscapes with several minima); ``w_star`` is the one theory uses
     minima: tuple[np.ndarray, ...] = ()
+    #: for quadratics built from their spectrum: the eigenvectors (columns) and eigenvalues of H
+    eigenbasis: np.ndarray | None = None
+    eigenvalues: np.ndarray | None = None
 
     def suggested_lr(self, rule_is_linear: bool) -> float:
         """The lr a UI switches to when this problem or the rule family changes."""
@@ -49,6 +53,14 @@ class Problem:
             return self.batch_grad(w, rng)
         return self.full_grad(w)
 
+    def eigen_errors(self, w: np.ndarray) -> np.ndarray:
+        """The error along each eigendirection of the Hessian at w*, ``Q^T (w - w*)`` (rows for a history)."""
+        if self.eigenbasis is None:
+            _, Q = np.linalg.eigh(self.hessian())
+        else:
+            Q = self.eigenbasis
+        return (np.asarray(w) - self.w_star) @ Q
+
     def hessian(self) -> np.ndarray:
         """The Hessian at the optimum (constant for quadratic problems; local otherwise)."""
         return self.hessian_at(self.w_star)
@@ -61,6 +73,8 @@ class ProblemSpec:
     params: ParamSet
     build: Callable[[Mapping[str, Any]], Problem]
     description: str
+    #: False for problems whose dimension can exceed two (no landscape: the lab shows them headless only)
+    planar: bool = True
 
     def hparams(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self.params.resolve(values, owner=f"problem {self.name}")
