@@ -11,6 +11,7 @@ import math
 from typing import Iterable
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
@@ -191,6 +192,9 @@ def theory_items_all(lab: Lab) -> list[tuple[str, str]]:
     return _join(items)
 
 
+_SEPARATOR_STYLE = Style(bold=False)
+
+
 class WrapLine(Widget):
     """A line of items that wraps between items, never inside one (unless one is wider than all).
 
@@ -254,7 +258,9 @@ class WrapLine(Widget):
                 out.append("\n")
             for j, (text, style) in enumerate(line):
                 if j:
-                    out.append(self.SEPARATOR)
+                    # a style of its own keeps the separator a run of its own: merged into the next
+                    # item's run, an SVG screenshot starts that text with spaces, which renderers drop
+                    out.append(self.SEPARATOR, style=_SEPARATOR_STYLE)
                 self.append_item(out, text, style)
         return out
 
