@@ -25,11 +25,18 @@ from __future__ import annotations
 import math
 import os
 import stat
+import warnings
 import zipfile
 import zlib
 from typing import BinaryIO, Iterable, Sequence
 
 import numpy as np
+
+try:
+    from lzma import LZMAError
+except ImportError:  # Python built without lzma: zipfile then refuses such members itself
+    class LZMAError(Exception):  # type: ignore[no-redef]
+        """Stand-in, never raised."""
 
 
 class DatasetError(ValueError):
@@ -55,7 +62,8 @@ SHOWN_CHARS = 120
 CHUNK = 16 * MIB
 #: exceptions a damaged or hostile archive can raise from zipfile, zlib, lzma/bz2 and the npy header
 ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, TypeError, KeyError,
-                  IndexError, OverflowError, RuntimeError, NotImplementedError, SyntaxError, RecursionError)
+                  IndexError, OverflowError, RuntimeError, NotImplementedError, SyntaxError, RecursionError,
+                  LZMAError)
 
 
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
@@ -168,10 +176,11 @@ def check_sizes(members: Iterable[tuple[str, int, int]], where: str, limit: int,
 
 def _read_header(fh: BinaryIO, key: str, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    if version in ((1, 0), (2, 0)):
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        with warnings.catch_warnings():  # numpy warns about Python 2 headers; the array is read all the same
+            warnings.simplefilter("ignore")
+            shape, fortran, dtype = read(fh)
     else:
         raise DatasetError(f"{where}: {key} uses .npy format version {version[0]}.{version[1]}, which this "
                            "loader does not read (save plain numeric arrays with np.savez)")
