@@ -68,8 +68,8 @@ class Dataset(Mapping[str, np.ndarray]):
             top = max(label_range(self.y_train, "y_train", self.name)[1],
                       label_range(self.y_val, "y_val", self.name)[1])
             if top >= MAX_CLASSES:
-                raise DatasetError(f"{self.name}: label {top} means {top + 1} classes; at most {MAX_CLASSES} "
-                                   "are supported (labels 0..C-1)")
+                raise DatasetError(f"{self.name}: label {shown(str(top), 40)} is beyond the at most {MAX_CLASSES} "
+                                   "classes supported (labels 0..C-1)")
             object.__setattr__(self, "num_classes", max(top + 1, 2))
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -189,7 +189,7 @@ def check_labels(y: np.ndarray, yk: str, where: str, examples: int) -> np.ndarra
 
 def load_npz(path: str | os.PathLike) -> Dataset:
     """Read ``X_train, y_train, X_val, y_val`` from a user ``.npz`` (never unpickling anything)."""
-    where = shown(os.fspath(path))
+    where = shown(os.fsdecode(path))
     arrays = read_arrays(path, where, KINDS)
     X_train, y_train = _check_pair(arrays, "train", where)
     X_val, y_val = _check_pair(arrays, "val", where)
@@ -198,7 +198,7 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     examples = X_train.shape[0] + X_val.shape[0]
     y_train = check_labels(y_train, "y_train", where, examples)
     y_val = check_labels(y_val, "y_val", where, examples)
-    return Dataset(X_train, y_train, X_val, y_val, name=shown(os.path.basename(os.fspath(path)) or where))
+    return Dataset(X_train, y_train, X_val, y_val, name=shown(os.path.basename(os.fsdecode(path)) or where))
 
 
 def _check_pair(arrays: Mapping[str, np.ndarray], part: str, where: str) -> tuple[np.ndarray, np.ndarray]:
