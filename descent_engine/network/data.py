@@ -21,27 +21,37 @@ A :class:`Dataset` is a mapping with the keys the course's ``Solver`` reads (``X
 ``y_train``, ``X_val``, ``y_val``). The split depends only on the dataset's ``seed``, so training
 runs with different seeds see the same data.
 
-User files are read with ``allow_pickle=False``; every problem is a :class:`DatasetError` whose
-message is one line naming the file and the problem. Features are used as given (the course's
-CIFAR-10 is mean-subtracted: do that before saving).
+User files are read by :mod:`.npz_reader` (never unpickling, never opening anything but a regular
+file, bounding what is inflated and allocated before it is); every problem is a
+:class:`DatasetError` whose message is one line naming the file and the problem. Features are used
+as given (the course's CIFAR-10 is mean-subtracted: do that before saving); ``X`` may be image-shaped
+(``N x ...``) and is flattened to ``N x features``.
+
+Labels are class numbers ``0..C-1`` (integers, or floats with integer values). ``C`` is one more
+than the largest label and must be at most :data:`MAX_CLASSES` and at most the number of examples
+(train + val): more classes than examples means most classes have none, which is a label column
+gone wrong (ids, or unshifted 1-based labels of a tiny file), not a classification problem. This
+also bounds the network's output layer, which has ``C`` units.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import zipfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from .npz_reader import DatasetError, read_arrays, shown
+
 KEYS = ("X_train", "y_train", "X_val", "y_val")
-
-
-class DatasetError(ValueError):
-    """A dataset cannot be built or read (message is one user-facing line)."""
+#: the most classes a dataset may have (labels 0..MAX_CLASSES-1)
+MAX_CLASSES = 100_000
+#: dtype kinds each array of a user file may hold, and the words for a refusal
+KINDS = {"X_train": ("biuf", "real numbers (bool, int or float)"), "y_train": ("iuf", "integer class labels"),
+         "X_val": ("biuf", "real numbers (bool, int or float)"), "y_val": ("iuf", "integer class labels")}
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,11 @@ class Dataset(Mapping[str, np.ndarray]):
 
     def __post_init__(self) -> None:
         if not self.num_classes:
-            top = max(int(self.y_train.max(initial=0)), int(self.y_val.max(initial=0)))
+            top = max(label_range(self.y_train, "y_train", self.name)[1],
+                      label_range(self.y_val, "y_val", self.name)[1])
+            if top >= MAX_CLASSES:
+                raise DatasetError(f"{self.name}: label {shown(str(top), 40)} is beyond the at most {MAX_CLASSES} "
+                                   "classes supported (labels 0..C-1)")
             object.__setattr__(self, "num_classes", max(top + 1, 2))
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -141,74 +155,70 @@ DATASETS: dict[str, Callable[..., Dataset]] = {"digits": digits, "spirals": spir
 
 
 # ---------------------------------------------------------------------------------------------
+def _label_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def label_range(y: np.ndarray, yk: str, where: str) -> tuple[int, int]:
+    """The smallest and largest label of ``y`` as exact Python ints ((0, -1) if empty), refusing
+    labels that are not non-negative integers (NaN, infinity, 1.5, -1, a non-numeric dtype)."""
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if np.any(bad):
+            raise DatasetError(f"{where}: {yk} has a non-integer label "
+                               f"({_label_text(float(y[np.argmax(bad)]))}); labels must be 0..C-1")
+    elif y.dtype.kind not in "iu":
+        raise DatasetError(f"{where}: {yk} must hold integer class labels, got dtype {y.dtype}")
+    if not y.size:
+        return 0, -1
+    lo, hi = y.min().item(), y.max().item()
+    if lo < 0:
+        raise DatasetError(f"{where}: {yk} has a negative label ({_label_text(lo)}); labels must be 0..C-1")
+    return int(lo), int(hi)
+
+
+def check_labels(y: np.ndarray, yk: str, where: str, examples: int) -> np.ndarray:
+    """``y`` as int64 class numbers, refusing a label beyond :data:`MAX_CLASSES` or the number of
+    ``examples`` (see the module docstring), which also refuses whatever does not fit int64."""
+    _, hi = label_range(y, yk, where)
+    if hi >= min(MAX_CLASSES, examples):
+        raise DatasetError(f"{where}: {yk} has label {_label_text(y.max().item())}; labels must be 0..C-1 with "
+                           f"C at most the number of examples ({examples}) and at most {MAX_CLASSES}")
+    return y.astype(np.int64)
+
+
 def load_npz(path: str | os.PathLike) -> Dataset:
     """Read ``X_train, y_train, X_val, y_val`` from a user ``.npz`` (never unpickling anything)."""
-    p = Path(path)
-    where = str(p)
-    if not p.exists():
-        raise DatasetError(f"dataset file {where} does not exist")
-    if p.is_dir():
-        raise DatasetError(f"dataset file {where} is a directory")
-    with open(p, "rb") as fh:
-        magic = fh.read(6)
-    if not (magic.startswith(b"PK") or magic == b"\x93NUMPY"):
-        raise DatasetError(f"{where} is not a NumPy .npz archive (save X_train, y_train, X_val, y_val "
-                           "with np.savez)")
-    try:
-        archive = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise DatasetError(f"{where} holds pickled data; save plain numeric arrays with np.savez") from None
-        raise DatasetError(f"{where} is not a NumPy .npz archive ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"{where} is not a readable NumPy .npz archive ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DatasetError(f"{where} is a single .npy array; need an .npz with {', '.join(KEYS)}")
-    arrays: dict[str, np.ndarray] = {}
-    with archive:
-        for key in KEYS:
-            if key not in archive.files:
-                raise DatasetError(f"{where} has no {key!r} array (needs {', '.join(KEYS)})")
-            try:
-                arrays[key] = archive[key]
-            except ValueError:
-                raise DatasetError(f"{where}: {key} holds Python objects (pickled); save plain numeric arrays") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise DatasetError(f"{where}: cannot read {key} ({exc})") from None
+    where = shown(os.fsdecode(path))
+    arrays = read_arrays(path, where, KINDS)
     X_train, y_train = _check_pair(arrays, "train", where)
     X_val, y_val = _check_pair(arrays, "val", where)
-    if X_train.shape[0] == 0:
-        raise DatasetError(f"{where}: X_train has no rows")
     if X_val.shape[1] != X_train.shape[1]:
         raise DatasetError(f"{where}: X_val has {X_val.shape[1]} features but X_train has {X_train.shape[1]}")
-    return Dataset(X_train, y_train, X_val, y_val, name=p.name)
+    examples = X_train.shape[0] + X_val.shape[0]
+    y_train = check_labels(y_train, "y_train", where, examples)
+    y_val = check_labels(y_val, "y_val", where, examples)
+    return Dataset(X_train, y_train, X_val, y_val, name=shown(os.path.basename(os.fsdecode(path)) or where))
 
 
 def _check_pair(arrays: Mapping[str, np.ndarray], part: str, where: str) -> tuple[np.ndarray, np.ndarray]:
     xk, yk = f"X_{part}", f"y_{part}"
     X, y = arrays[xk], arrays[yk]
-    if X.dtype.kind not in "biuf":
-        raise DatasetError(f"{where}: {xk} must hold numbers, got dtype {X.dtype}")
     if X.ndim < 2:
         raise DatasetError(f"{where}: {xk} must be N x features (or image-shaped N x ...), got shape {X.shape}")
-    X = X.reshape(X.shape[0], -1)
-    if X.shape[1] == 0:
+    if X.shape[0] == 0:
+        raise DatasetError(f"{where}: {xk} has no rows (shape {X.shape})")
+    features = math.prod(X.shape[1:])
+    if features == 0:
         raise DatasetError(f"{where}: {xk} has no features (shape {X.shape})")
+    X = X.reshape(X.shape[0], features)
     if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
         raise DatasetError(f"{where}: {xk} contains NaN or infinity")
     if y.ndim != 1:
         raise DatasetError(f"{where}: {yk} must be 1-D (one label per row), got shape {y.shape}")
     if y.shape[0] != X.shape[0]:
         raise DatasetError(f"{where}: {yk} has {y.shape[0]} labels but {xk} has {X.shape[0]} rows")
-    if y.dtype.kind == "f":
-        bad = ~np.isfinite(y) | (y != np.round(y))
-        if np.any(bad):
-            raise DatasetError(f"{where}: {yk} has a non-integer label ({y[np.argmax(bad)]!r}); labels must be 0..C-1")
-    elif y.dtype.kind not in "iu":
-        raise DatasetError(f"{where}: {yk} must hold integer class labels, got dtype {y.dtype}")
-    if y.size and y.min() < 0:
-        raise DatasetError(f"{where}: {yk} has a negative label ({y.min()!r}); labels must be 0..C-1")
-    return X, y.astype(np.int64)
+    return X, y
 
 
 def dataset_names() -> list[str]:
@@ -223,6 +233,16 @@ def load_dataset(name_or_path: str | os.PathLike, seed: int = 0, **options: Any)
             return DATASETS[text](seed=seed, **options)
         except TypeError as exc:
             raise DatasetError(f"dataset {text}: {exc}") from None
-    if text.endswith(".npz") or os.sep in text or Path(text).exists():
+    if text.endswith(".npz") or os.sep in text or (os.altsep and os.altsep in text) or _exists(text):
         return load_npz(text)
-    raise DatasetError(f"unknown dataset {text!r} (known: {', '.join(DATASETS)}, or a path to an .npz file)")
+    raise DatasetError(f"unknown dataset {shown(repr(text), 80)} (known: {', '.join(DATASETS)}, "
+                       "or a path to an .npz file)")
+
+
+def _exists(text: str) -> bool:
+    """Whether ``text`` names something on disk (False, not OSError, for a name too long to be one)."""
+    try:
+        os.stat(text)
+    except (OSError, ValueError):
+        return False
+    return True
