@@ -44,6 +44,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from ..registry import Registry
+
 from .npz_reader import DatasetError, read_arrays, shown
 
 KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -151,7 +153,9 @@ def digits(val_fraction: float = 0.2, seed: int = 0) -> Dataset:
     return replace(data, X_train=data.X_train - mean_image, X_val=data.X_val - mean_image)
 
 
-DATASETS: dict[str, Callable[..., Dataset]] = {"digits": digits, "spirals": spirals, "blobs": blobs}
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset", hint="or a path to an .npz file")
+for _name, _make in (("digits", digits), ("spirals", spirals), ("blobs", blobs)):
+    DATASETS.register(_name, _make)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,8 +239,7 @@ def load_dataset(name_or_path: str | os.PathLike, seed: int = 0, **options: Any)
             raise DatasetError(f"dataset {text}: {exc}") from None
     if text.endswith(".npz") or os.sep in text or (os.altsep and os.altsep in text) or _exists(text):
         return load_npz(text)
-    raise DatasetError(f"unknown dataset {shown(repr(text), 80)} (known: {', '.join(DATASETS)}, "
-                       "or a path to an .npz file)")
+    raise DatasetError(DATASETS.unknown_message(text))
 
 
 def _exists(text: str) -> bool:
