@@ -154,7 +154,7 @@ class Param:
         return " or ".join(self.words + (body,))
 
     def _kind_text(self) -> str:
-        return {
+        text = {
             "float": "a number",
             "int": "a whole number",
             "bool": "on or off",
@@ -162,7 +162,8 @@ class Param:
             "floats": "comma-separated numbers",
             "ints": "comma-separated whole numbers",
             "text": "a name or a path",
-        }[self.kind] + "".join(f" or {w}" for w in self.words)
+        }[self.kind] if not (self.multiple_of and self.kind == "int") else f"a multiple of {self.multiple_of}"
+        return text + "".join(f" or {w}" for w in self.words)
 
     def _check_number(self, value: Any, typ: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -258,7 +259,7 @@ def format_value(param: Param, value: Any) -> str:
     """Compact text for a value, as the status line and --list show it."""
     if param.kind == "bool":
         return "on" if value else "off"
-    if param.kind == "choice":
+    if param.kind in ("choice", "text") or isinstance(value, str):  # a text, or a word such as "auto"
         return str(value)
     if param.kind in ("floats", "ints"):
         return ",".join(_fmt(v) for v in value) if value else "-"

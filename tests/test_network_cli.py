@@ -56,8 +56,8 @@ def test_train_writes_npz_quietly(tmp_path, capsys):
     (["--schedule", "weekly"], "unknown schedule 'weekly'"),
     (["--lr", "0"], "lr must be in"),
     (["--lr", "-1"], "lr must be in"),
-    (["--epochs", "0"], "epochs must be at least 1"),
-    (["--hidden", "100,,x"], "hidden: expected comma-separated"),
+    (["--epochs", "0"], "--epochs must be in [1, 1000000], got 0"),
+    (["--hidden", "100,,x"], "--hidden: cannot read '100,,x' as comma-separated whole numbers"),
     (["--decay-rate", "0.9"], "--decay-rate does not apply to rule sgd_momentum"),
     (["--out", "x.csv"], "must end in .json or .npz"),
     (["--dataset", "missing.npz"], "does not exist"),
@@ -114,6 +114,6 @@ def test_experiment_overfit_and_bad_out(tmp_path, capsys):
     code, _, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--sgd-batch", "150"], capsys)
     assert code == 2 and "multiple of 100" in err
     code, _, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--sgd-batch", "big"], capsys)
-    assert code == 2 and "--sgd-batch: expected a multiple of 100 or auto" in err and err.count("\n") == 1
+    assert code == 2 and "--sgd-batch: cannot read 'big' as a multiple of 100 or auto" in err and err.count("\n") == 1
     code, _, err = run_cli(["experiment", "overfit", "--out", str(tmp_path), "--steps", "10"], capsys)
     assert code == 2 and "--steps is for compare-rules and effective-batch" in err

@@ -174,3 +174,13 @@ class TrainConfig:
 
 def _plain(hp: Mapping[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in hp.items()}
+
+
+def summary_record(solver: Solver) -> dict[str, Any]:
+    """How a training run ended, as ``descent-tui run``'s summary says it (JSON-ready)."""
+    losses, train, val = solver.loss_history, solver.train_acc_history, solver.val_acc_history
+    return {"final_loss": float(losses[-1]) if losses else None,
+            "final_train_acc": float(train[-1]) if train else None,
+            "final_val_acc": float(val[-1]) if val else None,
+            "best_val_acc": float(solver.best_val_acc), "iterations": len(losses),
+            "diverged_at": len(losses) - 1 if solver.diverged else None}
