@@ -37,7 +37,7 @@ NETWORK_PARAMS = ParamSet((
           "X_train, y_train, X_val, y_val", kind="text"),
     Param("epochs", 5, "passes over the training set", kind="int", low=1, high=10**6),
     Param("batch_size", 100, "examples per minibatch (drawn with replacement; at most the training examples)",
-          kind="int", low=1, high=MAX_COUNT, scale="log"),
+          kind="int", low=1, high=MAX_COUNT),
     Param("hidden", NOTE_HIDDEN, "hidden layer sizes, comma-separated", kind="ints", low=1, high=MAX_HIDDEN,
           min_len=1),
     Param("weight_scale", 5e-2, "std of the initial weights: W ~ N(0, weight_scale^2)", low=0.0, high=100.0,
