@@ -119,9 +119,9 @@ class TrainConfig:
         hp = rule.hparams(normalise_config(self.rule_params)) if rule_hp is None else rule_hp
         dims = [int(data.num_features), *(int(h) for h in self.hidden), int(data.num_classes)]
         n_val = int(data.X_val.shape[0])
-        eval_rows = min(n, num_train_samples or n) + n_val
+        checks = (min(n, num_train_samples or n), n_val)  # the Solver's accuracy subsets
         need = net.estimate_bytes(dims, int(self.batch_size), self.dtype, state_arrays=net.state_arrays(rule, hp),
-                                  eval_rows=eval_rows, data_rows=n + n_val)
+                                  eval_sets=checks, data_rows=n + n_val)
         have = net.available_memory()
         if have is not None and need > have:
             raise ParamError(f"the network needs about {net.format_bytes(need)} (hidden {','.join(map(str, dims[1:-1]))}, "

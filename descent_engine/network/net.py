@@ -200,14 +200,15 @@ class FullyConnectedNet:
 
 # -- memory estimate (checked before a model is built) ------------------------------------------
 def estimate_bytes(dims: Sequence[int], batch_size: int, dtype="float32", *, state_arrays: int = 0,
-                   eval_rows: int = 0, eval_chunk: int = 1000, data_rows: int = 0) -> int:
+                   eval_sets: Sequence[int] = (), eval_chunk: int = 1000, data_rows: int = 0) -> int:
     """Bytes a Solver on a ``FullyConnectedNet(dims)`` holds at its peak, in Python ints (no overflow).
 
     Counted: the parameters, their gradients, the best-parameter copy, the update-ratio buffers
     (weights) and ``state_arrays`` rule-state arrays per parameter; the activation and gradient
-    buffers (and the relu mask) of a training batch and of the accuracy check's chunks (a chunk of
-    ``eval_chunk`` and its remainder) with the check's score array; the minibatch copy; and
-    ``data_rows`` feature rows held in the chosen dtype. Small per-call temporaries are ignored.
+    buffers (and the relu mask) of a training batch and of each chunk size the accuracy checks use
+    (sets of ``eval_sets`` examples in chunks of ``eval_chunk``: the model keeps one buffer per
+    size) with the largest check's score array; the minibatch copy; and ``data_rows`` feature rows
+    held in the chosen dtype. Small per-call temporaries are ignored.
     """
     item = _as_dtype(dtype).itemsize
     dims = [int(d) for d in dims]
@@ -219,10 +220,12 @@ def estimate_bytes(dims: Sequence[int], batch_size: int, dtype="float32", *, sta
     def workspace(n: int) -> int:
         return n * (per_row + 1) * item + n * mask + n * 8
 
-    batch, chunk = int(batch_size), min(int(eval_chunk), int(eval_rows))
+    batch, chunk = int(batch_size), int(eval_chunk)
+    sizes = {min(chunk, int(n)) for n in eval_sets if n > 0} | {int(n) % chunk for n in eval_sets if n > chunk}
+    sizes = sizes - {0, batch}
     total = (4 + int(state_arrays)) * n_params * item + widest_w * item  # + the reg term's W * reg
     total += workspace(batch) + batch * (dims[0] * item + 8)
-    total += 2 * workspace(chunk) + int(eval_rows) * dims[-1] * item
+    total += sum(workspace(n) for n in sizes) + max(eval_sets, default=0) * dims[-1] * item
     total += int(data_rows) * dims[0] * item
     return total
 
