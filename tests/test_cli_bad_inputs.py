@@ -107,6 +107,9 @@ def _cases():
         "experiment sgd batch above the data": ["experiment", "effective-batch", "--sgd-batch=100000",
                                                 "--out=outdir"],
         "launcher settings before run": ["--lr=0.1", "run"],
+        "train --out too long": ["train", "--out=" + "d" * 300 + ".json"],
+        "experiment --out too long": ["experiment", "overfit", "--out=" + "d" * 300],
+        "experiment --out path too long": ["experiment", "overfit", "--out=" + "d/" * 3000],
     }
     cases += [pytest.param(argv, "", id=name) for name, argv in more.items()]
     return cases

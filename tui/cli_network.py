@@ -115,7 +115,10 @@ def train_command(args: argparse.Namespace) -> int:
     if out is not None:
         if out.suffix not in (".json", ".npz"):
             raise CliError(f"--out {_shown(out)}: the file name must end in .json or .npz")
-        check_writable(out)
+        try:
+            check_writable(out)
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise CliError(f"cannot write {_shown(out)}: {exc.strerror or exc}") from None
     try:
         solver = config.build()
     except (ParamError, DatasetError) as exc:
@@ -201,6 +204,13 @@ def _experiment_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_dir(path: Path) -> None:
     """Fail before any work if ``path`` cannot become a writable directory (nothing is created yet)."""
+    try:
+        _probe_dir(path)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise CliError(f"cannot write to {_shown(path)}: {exc.strerror or exc}") from None
+
+
+def _probe_dir(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise CliError(f"cannot write to {_shown(path)}: it is not a directory")
     probe = path
