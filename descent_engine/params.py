@@ -20,9 +20,14 @@ class ParamError(ValueError):
 class Param:
     """One hyper-parameter.
 
-    kind: "float", "int", "bool", "choice", "floats" (comma list) or "ints" (comma list).
+    kind: "float", "int", "bool", "choice", "floats" (comma list), "ints" (comma list) or "text"
+    (a name or a path: non-empty, at most :data:`MAX_TEXT` characters, no NUL).
     scale: "log" or "linear": how a UI should step it (log: multiply, linear: add).
     low/high: the allowed range; ``low_open``/``high_open`` make that end exclusive.
+    min_len: the fewest items a list kind takes (0: an empty list, typed as an empty value, is allowed).
+    multiple_of: an int (or each item of "ints") must be a multiple of this.
+    words: literal words accepted as they are besides the numbers (e.g. ``("auto",)``).
+    none_text: set when ``None`` is a valid value (the default "not given"); what ``None`` means.
     """
 
     name: str
@@ -36,6 +41,10 @@ class Param:
     scale: str = "linear"
     choices: tuple[str, ...] = ()
     symbol: str = ""
+    min_len: int = 0
+    multiple_of: int | None = None
+    words: tuple[str, ...] = ()
+    none_text: str = ""
 
     @property
     def flag(self) -> str:
@@ -50,22 +59,34 @@ class Param:
             return "on|off"
         if self.kind == "choice":
             return "|".join(self.choices)
+        if self.kind == "text":
+            return "text"
         lo = "-inf" if self.low is None else _fmt(self.low)
         hi = "inf" if self.high is None else _fmt(self.high)
         left = "(" if (self.low_open or self.low is None) else "["
         right = ")" if (self.high_open or self.high is None) else "]"
         body = f"{left}{lo}, {hi}{right}"
+        if self.multiple_of:
+            body = f"multiples of {self.multiple_of} in {body}"
+        if self.words:
+            body = " or ".join(self.words) + " or " + body
         return body + (" each" if self.kind in ("floats", "ints") else "")
 
     def default_text(self) -> str:
+        if self.default is None and self.none_text:
+            return self.none_text
         return format_value(self, self.default)
 
     # -- validation ---------------------------------------------------------------------------
     def parse(self, text: str) -> Any:
         """Parse a user-typed string and validate it."""
         text = str(text).strip()
+        if text.lower() in self.words:
+            return text.lower()
         try:
-            if self.kind == "float":
+            if self.kind == "text":
+                value: Any = text
+            elif self.kind == "float":
                 value: Any = float(text)
             elif self.kind == "int":
                 value = int(float(text)) if _is_integral(text) else int(text)
@@ -79,63 +100,93 @@ class Param:
                     raise ValueError
             elif self.kind == "choice":
                 value = text
-            elif self.kind == "floats":
-                value = tuple(float(t) for t in text.split(",") if t.strip())
-            elif self.kind == "ints":
-                value = tuple(int(t) for t in text.split(",") if t.strip())
+            elif self.kind in ("floats", "ints"):
+                # an empty value is the empty list; otherwise every item must be there ("1,,2" is a typo)
+                value = tuple(_list_item(t, self.kind) for t in text.split(",")) if text else ()
             else:  # pragma: no cover - programming error
                 raise AssertionError(self.kind)
         except ValueError:
-            raise ParamError(f"{self.name}: cannot read {text!r} as {self._kind_text()}") from None
+            shown = "an empty value" if not text else shorten(text)
+            raise ParamError(f"{self.name}: cannot read {shown} as {self._kind_text()}") from None
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` normalised, or raise :class:`ParamError` with a one-line reason."""
+        if value is None and self.none_text:
+            return None
+        if isinstance(value, str) and value in self.words:
+            return value
         if self.kind == "bool":
             if not isinstance(value, (bool, int)):
-                raise ParamError(f"{self.name}: expected on or off, got {value!r}")
+                raise ParamError(f"{self.name}: expected on or off, got {shorten(value)}")
             return bool(value)
         if self.kind == "choice":
             if value not in self.choices:
-                raise ParamError(f"{self.name}: expected one of {', '.join(self.choices)}, got {value!r}")
+                raise ParamError(f"{self.name}: expected one of {', '.join(self.choices)}, got {shorten(value)}")
+            return value
+        if self.kind == "text":
+            if not isinstance(value, str) or not value.strip():
+                raise ParamError(f"{self.name}: expected a name or a path, got "
+                                 + ("an empty value" if isinstance(value, str) else shorten(value)))
+            if len(value) > MAX_TEXT or "\0" in value:
+                raise ParamError(f"{self.name}: expected at most {MAX_TEXT} characters and no NUL, got {shorten(value)}")
             return value
         if self.kind in ("floats", "ints"):
             if isinstance(value, (int, float)):
                 value = (value,)
+            if isinstance(value, str):
+                raise ParamError(f"{self.name}: expected {self._kind_text()}, got {shorten(value)}")
             items = tuple(self._check_number(v, float if self.kind == "floats" else int) for v in value)
+            if len(items) < self.min_len:
+                raise ParamError(f"{self.name}: expected at least {self.min_len} item"
+                                 f"{'s' if self.min_len > 1 else ''}, got none" if not items else
+                                 f"{self.name}: expected at least {self.min_len} items, got {len(items)}")
             return items
         return self._check_number(value, float if self.kind == "float" else int)
 
+    def _range_phrase(self) -> str:
+        """'in [0, 1)', or for a multiple/word knob 'auto or a multiple of 100 in [100, 1e6]'."""
+        if not (self.multiple_of or self.words):
+            return "in " + self.range_text()
+        plain = Param(self.name, self.default, self.help, self.kind, self.low, self.high, self.low_open,
+                      self.high_open).range_text()
+        body = f"a multiple of {self.multiple_of} in {plain}" if self.multiple_of else "in " + plain
+        return " or ".join(self.words + (body,))
+
     def _kind_text(self) -> str:
-        return {
+        text = {
             "float": "a number",
             "int": "a whole number",
             "bool": "on or off",
             "choice": "one of " + ", ".join(self.choices),
             "floats": "comma-separated numbers",
             "ints": "comma-separated whole numbers",
-        }[self.kind]
+            "text": "a name or a path",
+        }[self.kind] if not (self.multiple_of and self.kind == "int") else f"a multiple of {self.multiple_of}"
+        return text + "".join(f" or {w}" for w in self.words)
 
     def _check_number(self, value: Any, typ: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
                 value = typ(value)
-            except (TypeError, ValueError):
-                raise ParamError(f"{self.name}: expected {self._kind_text()}, got {value!r}") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ParamError(f"{self.name}: expected {self._kind_text()}, got {shorten(value)}") from None
         if typ is int:
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise ParamError(f"{self.name}: expected a whole number, got {value!r}")
+                    raise ParamError(f"{self.name}: expected a whole number, got {shorten(value)}")
                 value = int(value)
         else:
             value = float(value)
             if not math.isfinite(value):
-                raise ParamError(f"{self.name}: must be finite, got {value!r}")
+                raise ParamError(f"{self.name} must be finite, got {value!r}")
         shown = _fmt(value) if self.kind in ("floats", "ints") else format_value(self, value)
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise ParamError(f"{self.name} must be in {self.range_text()}, got {shown}")
+            raise ParamError(f"{self.name} must be {self._range_phrase()}, got {shown}")
         if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            raise ParamError(f"{self.name} must be in {self.range_text()}, got {shown}")
+            raise ParamError(f"{self.name} must be {self._range_phrase()}, got {shown}")
+        if self.multiple_of and value % self.multiple_of:
+            raise ParamError(f"{self.name} must be {self._range_phrase()}, got {shown}")
         return value
 
     # -- stepping (for UIs) ---------------------------------------------------------------------
@@ -172,6 +223,25 @@ class Param:
         return int(value) if self.kind == "int" else float(value)
 
 
+#: the longest text value (a path): PATH_MAX on Linux
+MAX_TEXT = 4096
+
+
+def shorten(value: Any, limit: int = 40) -> str:
+    """``repr`` of a user value, cut to ``limit`` characters: ``'xxxx…' (100000 characters)``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else text
+    return repr(text[:limit])[:-1] + f"…' ({len(text)} characters)"
+
+
+def _list_item(text: str, kind: str) -> float | int:
+    text = text.strip()
+    if kind == "floats":
+        return float(text)
+    return int(float(text)) if _is_integral(text) else int(text)
+
+
 def _is_integral(text: str) -> bool:
     try:
         return float(text).is_integer() and ("e" in text.lower() or "." in text)
@@ -189,7 +259,7 @@ def format_value(param: Param, value: Any) -> str:
     """Compact text for a value, as the status line and --list show it."""
     if param.kind == "bool":
         return "on" if value else "off"
-    if param.kind == "choice":
+    if param.kind in ("choice", "text") or isinstance(value, str):  # a text, or a word such as "auto"
         return str(value)
     if param.kind in ("floats", "ints"):
         return ",".join(_fmt(v) for v in value) if value else "-"

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from descent_engine.params import Param, ParamError, ParamSet, format_value
+from descent_engine.network.config import EXPERIMENT_PARAMS, NETWORK_PARAMS, SOLVER_PARAMS, TrainConfig
+from descent_engine.params import Param, ParamError, ParamSet, format_value, shorten
 from descent_engine.problems import PROBLEMS
 from descent_engine.rules import RULES
 from descent_engine.schedules import SCHEDULES
@@ -190,3 +191,90 @@ def test_range_text_and_format_value():
     assert format_value(beta, 0.9) == "0.9"
     assert format_value(lr, 1e-4) == "1.00e-04"
     assert format_value(RULES["momentum"].params.get("bias_correction"), True) == "on"
+
+
+# -- long values, words, multiples, list lengths, text -------------------------------------------
+def test_a_long_value_is_shortened_in_every_message():
+    lr, period = RULES["gd"].params.get("lr"), SCHEDULES["cosine"].params.get("period")
+    init = RULES["momentum"].params.get("init")
+    for p, text in ((lr, "x" * 100_000), (period, "9" * 100_000), (init, "z" * 100_000)):
+        msg = one_line_error(p.parse, text)
+        assert msg.endswith("…' (100000 characters)") or "…' (100000 characters)" in msg
+        assert len(msg) < 200
+    assert shorten("abc") == "'abc'" and shorten("a" * 41) == "'" + "a" * 40 + "…' (41 characters)"
+    assert one_line_error(lr.parse, "") == "lr: cannot read an empty value as a number"
+
+
+def test_words_multiples_and_list_lengths():
+    batch = EXPERIMENT_PARAMS.get("sgd_batch")
+    assert batch.parse("auto") == "auto" and batch.parse("AUTO") == "auto" and batch.parse("300") == 300
+    assert batch.validate("auto") == "auto" and batch.default_text() == "auto"
+    assert one_line_error(batch.parse, "150") == \
+        "sgd_batch must be auto or a multiple of 100 in [100, 1000000000], got 150"
+    assert "cannot read 'big' as a multiple of 100 or auto" in one_line_error(batch.parse, "big")
+    seeds = EXPERIMENT_PARAMS.get("seeds")
+    assert seeds.parse("1, 2,3") == (1, 2, 3) and seeds.validate(None) is None
+    assert one_line_error(seeds.parse, "") == "seeds: expected at least 1 item, got none"
+    assert "cannot read '1,,2'" in one_line_error(seeds.parse, "1,,2")
+    assert one_line_error(seeds.parse, "-1") == "seeds must be in [0, 4294967295] each, got -1"
+    ms = SCHEDULES["staircase"].params.get("milestones")
+    assert ms.parse("") == () and ms.parse("1e3") == (1000,)  # empty: no milestones
+
+
+def test_text_values():
+    dataset = NETWORK_PARAMS.get("dataset")
+    assert dataset.parse(" digits ") == "digits" and dataset.parse("a/b.npz") == "a/b.npz"
+    assert one_line_error(dataset.parse, "") == "dataset: expected a name or a path, got an empty value"
+    assert "no NUL" in one_line_error(dataset.validate, "a\0b")
+    assert "(5000 characters)" in one_line_error(dataset.parse, "p" * 5000)
+    assert dataset.parse("p" * 4096) == "p" * 4096  # PATH_MAX itself is fine
+
+
+# -- the network's knobs ---------------------------------------------------------------------------
+NETWORK = {f"{s}:{p.name}": p for s, ps in (("net", NETWORK_PARAMS), ("exp", EXPERIMENT_PARAMS),
+                                              ("solver", SOLVER_PARAMS)) for p in ps}
+
+
+@pytest.mark.parametrize("key", sorted(NETWORK))
+def test_every_network_default_is_valid_and_reads_back(key):
+    p = NETWORK[key]
+    assert p.validate(p.default) == p.default and p.help and p.scale in ("log", "linear")
+    if p.default is not None:
+        assert p.parse(p.default_text()) == p.default
+
+
+def test_a_network_knob_means_what_the_same_name_means_elsewhere():
+    """seed, steps, batch_size: the same kind and scale as in `run`; the same range except batch_size,
+    which both bound by their data (notes-ls has 500 examples and 0 for the full batch)."""
+    from tui.cli_run import STEPS
+    from tui.cli_settings import RUN_PARAMS
+
+    elsewhere = {p.name: p for p in ALL_PARAMS.values()} | {p.name: p for p in RUN_PARAMS} | {"steps": STEPS}
+    shared = [p for p in NETWORK.values() if p.name in elsewhere]
+    assert {p.name for p in shared} == {"seed", "steps", "batch_size"}
+    for p in shared:
+        q = elsewhere[p.name]
+        assert (p.kind, p.scale) == (q.kind, q.scale), p.name
+        if p.name != "batch_size":
+            assert (p.low, p.high, p.low_open, p.high_open) == (q.low, q.high, q.low_open, q.high_open), p.name
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("weight_scale", math.inf, "weight_scale must be finite, got inf"),
+    ("weight_scale", 0.0, "weight_scale must be in (0, 100], got 0"),
+    ("reg", math.inf, "reg must be finite, got inf"),
+    ("reg", -1.0, "reg must be in [0, 10000], got -1"),
+    ("seed", -1, "seed must be in [0, 4294967295], got -1"),
+    ("seed", 2**32, "seed must be in [0, 4294967295], got 4294967296"),
+    ("hidden", (), "hidden: expected at least 1 item, got none"),
+    ("hidden", (100, 0), "hidden must be in [1, 100000] each, got 0"),
+    ("dtype", "float16", "dtype: expected one of float32, float64, got 'float16'"),
+    ("epochs", 0, "epochs must be in [1, 1000000], got 0"),
+    ("num_train", 0, "num_train must be in [1, 1000000000], got 0"),
+    ("num_iterations", 0, "num_iterations must be in [1, 1000000000], got 0"),
+    ("log_acc_iteration", 0, "log_every must be in [1, 1000000000], got 0"),
+])
+def test_train_config_is_validated_through_the_params(field, value, message):
+    from dataclasses import replace
+
+    assert one_line_error(replace(TrainConfig(), **{field: value}).validate) == message

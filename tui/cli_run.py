@@ -25,6 +25,7 @@ from descent_engine.run import Run, Settings
 
 from .cli_common import CliError, Progress, atomic_output, check_writable
 from .cli_output import FORMATS, csv_header, csv_line, write_json, write_npz
+from .cli_flags import add_param_flags, parse_flag
 from .cli_settings import active_preset, add_settings_arguments, settings_from_args
 
 STEPS = Param("steps", 100, "update steps (rows 0..steps are written)", kind="int", low=1, high=10**9)
@@ -46,7 +47,7 @@ Examples:
 def register(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("run", help="run headless; write CSV/JSON/NPZ", description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    p.add_argument("--steps", metavar="N", help=f"{STEPS.help}; default: the preset's, else {STEPS.default}")
+    add_param_flags(p, (STEPS,), defaults={"steps": f"the preset's, else {STEPS.default}"})
     p.add_argument("--out", metavar="PATH", help="write the rows to PATH (.csv, .json, .npz; '-' = CSV to stdout)")
     p.add_argument("--list", action="store_true",
                    help="list presets, problems, rules and schedules with every flag, default and range")
@@ -68,11 +69,7 @@ def output_format(out: str | None) -> str | None:
 
 def steps_from_args(args: argparse.Namespace) -> int:
     if args.steps is not None:
-        try:
-            return STEPS.parse(args.steps)
-        except Exception as exc:  # ParamError: make the message name the flag
-            msg = str(exc)
-            raise CliError("--" + msg if msg.startswith("steps") else msg) from None
+        return parse_flag(STEPS, args.steps)
     preset = active_preset(args)
     return preset.steps if preset is not None else STEPS.default
 

@@ -1,8 +1,9 @@
 """The settings flags shared by ``descent-tui`` (the app) and ``descent-tui run``.
 
 One flag per distinct hyper-parameter name across the rule, schedule and problem registries,
-built from the registry :class:`~descent_engine.params.Param` (values parsed by ``Param.parse``,
-so ranges come from the registry). No Textual import here.
+built from the registry :class:`~descent_engine.params.Param` by the one flag builder
+(:mod:`tui.cli_flags`; values parsed by ``Param.parse``, so ranges come from the registry), plus
+:data:`RUN_PARAMS` (``--seed``, ``--steps-per-epoch``). No Textual import here.
 
 How settings are chosen (also in ``--help``):
 
@@ -21,72 +22,30 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any
 
-from descent_engine.params import Param, ParamError
+from descent_engine.params import Param, ParamError, ParamSet
 from descent_engine.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from descent_engine.problems import PROBLEMS, get_problem_spec
-from descent_engine.rules import ALIASES, RULES, get_rule
+from descent_engine.problems import get_problem_spec
+from descent_engine.rules import get_rule
 from descent_engine.run import Settings, suggested_lr
-from descent_engine.schedules import SCHEDULES, get_schedule
+from descent_engine.schedules import get_schedule
 
 from .cli_common import CliError
+from .cli_flags import KINDS, FlagInfo, add_hyper_flags, add_param_flags, flag_message, given_values, hyper_flags
+from .cli_flags import add_name_flag, hyper_values, parse_name
 
-#: the three registries whose hyper-parameters become flags, in flag-group order
-KINDS = ("rule", "schedule", "problem")
+__all__ = ["KINDS", "FlagInfo", "RUN_PARAMS", "SEED", "STEPS_PER_EPOCH", "active_preset", "add_settings_arguments",
+           "hyper_flags", "settings_from_args"]
 
 SEED = Param("seed", 0, "random seed of the mini-batch sampler (stochastic problems only)", kind="int",
              low=0, high=2**32 - 1)
 STEPS_PER_EPOCH = Param("steps_per_epoch", 1, "steps per schedule epoch (an epoch of a 2-D problem is one step)",
                         kind="int", low=1, high=10**9)
-
-
-@dataclass(frozen=True)
-class FlagInfo:
-    """One hyper-parameter flag: the registry kind it belongs to and who has it."""
-
-    param: Param  # the first description of the name (same name = same meaning, see tests)
-    kind: str  # "rule", "schedule" or "problem"
-    owners: tuple[str, ...]
-
-    @property
-    def dest(self) -> str:
-        return "hp_" + self.param.name
-
-    def help_text(self) -> str:
-        """The registry help; where owners word it differently, each owner's wording."""
-        by_help: dict[str, list[str]] = {}
-        for owner in self.owners:
-            by_help.setdefault(_registry(self.kind)[owner].params.get(self.param.name).help, []).append(owner)
-        if len(by_help) == 1:
-            return f"{self.param.help} [{', '.join(self.owners)}]"
-        return "; ".join(f"{', '.join(owners)}: {text}" for text, owners in by_help.items())
-
-
-def _registry(kind: str) -> dict[str, Any]:
-    return {"rule": RULES, "schedule": SCHEDULES, "problem": PROBLEMS}[kind]
-
-
-def hyper_flags() -> dict[str, FlagInfo]:
-    """Every distinct hyper-parameter name across the registries -> its flag description."""
-    out: dict[str, FlagInfo] = {}
-    for kind in KINDS:
-        for owner, item in _registry(kind).items():
-            for p in item.params:
-                info = out.get(p.name)
-                if info is None:
-                    out[p.name] = FlagInfo(p, kind, (owner,))
-                else:
-                    if info.kind != kind:  # pragma: no cover - guarded by tests/test_cli_run.py
-                        raise AssertionError(f"{p.name} is both a {info.kind} and a {kind} setting")
-                    out[p.name] = replace(info, owners=info.owners + (owner,))
-    return out
-
-
-def _metavar(p: Param) -> str:
-    return {"float": "X", "int": "N", "bool": "on|off", "choice": "|".join(p.choices),
-            "floats": "X,X,..", "ints": "N,N,.."}[p.kind]
+#: the run knobs that are not a rule, schedule or problem hyper-parameter (flag dests ``run_<name>``)
+RUN_PARAMS = ParamSet((SEED, STEPS_PER_EPOCH))
+#: the help's default for a flag whose default is not the registry's
+FLAG_DEFAULTS = {"lr": "the preset's, else the problem's suggested rate for the rule"}
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,46 +58,20 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "A --problem/--rule/--schedule other than the preset's starts that part from the registry defaults; "
         "--lr then defaults to the problem's suggested rate for the rule. Flags override. "
         "`descent-tui run --list` shows every default and range.", 79))
-    g.add_argument("--preset", metavar="NAME", help="start from a preset: " + ", ".join(PRESETS))
-    g.add_argument("--problem", metavar="NAME", help="problem: " + ", ".join(PROBLEMS))
-    g.add_argument("--rule", metavar="NAME", help="update rule: " + ", ".join(list(RULES) + list(ALIASES)))
-    g.add_argument("--schedule", metavar="NAME", help="learning-rate schedule: " + ", ".join(SCHEDULES))
-    for p in (SEED, STEPS_PER_EPOCH):
-        g.add_argument(p.flag, dest="run_" + p.name, metavar=_metavar(p),
-                       help=f"{p.help} (default {p.default_text()})")
-    flags = hyper_flags()
-    for kind in KINDS:
-        group = parser.add_argument_group(f"{kind} hyper-parameters (each applies only to the {kind}s named)")
-        for info in flags.values():
-            if info.kind != kind:
-                continue
-            p = info.param
-            group.add_argument(p.flag, dest=info.dest, metavar=_metavar(p),
-                               help=info.help_text())
+    for kind in ("preset", "problem", "rule", "schedule"):
+        add_name_flag(g, kind)
+    add_param_flags(g, RUN_PARAMS, prefix="run_")
+    add_hyper_flags(parser, KINDS, FLAG_DEFAULTS)
 
 
 def active_preset(args: argparse.Namespace) -> Preset | None:
     """The preset the settings start from: --preset, or the default one when nothing names a part."""
     name = getattr(args, "preset", None)
     if name is not None:
-        return get_preset(name)
+        return get_preset(parse_name("preset", name))
     if getattr(args, "problem", None) is None and getattr(args, "rule", None) is None:
         return PRESETS[DEFAULT_PRESET]
     return None
-
-
-def _parse(p: Param, text: str) -> Any:
-    try:
-        return p.parse(text)
-    except ParamError as exc:
-        msg = str(exc)
-        raise CliError(p.flag + msg[len(p.name):] if msg.startswith(p.name) else f"{p.flag}: {msg}") from None
-
-
-def _not_applicable(flag: str, kind: str, owner: str, params: Iterable[Param]) -> str:
-    flags = [p.flag for p in params]
-    has = f"it has: {', '.join(flags)}" if flags else "it has no settings"
-    return f"{flag} does not apply to {kind} {owner}; {has}"
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -146,9 +79,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     try:
         preset = active_preset(args)
         base = preset.settings if preset is not None else Settings()
-        problem = get_problem_spec(args.problem).name if args.problem is not None else base.problem
-        rule = get_rule(args.rule).name if args.rule is not None else base.rule
-        schedule = get_schedule(args.schedule).name if args.schedule is not None else base.schedule
+        problem = get_problem_spec(parse_name("problem", args.problem, base.problem)).name
+        rule = get_rule(parse_name("rule", args.rule, base.rule)).name
+        schedule = get_schedule(parse_name("schedule", args.schedule, base.schedule)).name
     except ParamError as exc:
         raise CliError(str(exc)) from None
     keep = preset is not None
@@ -158,18 +91,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "rule": dict(base.rule_params) if keep and rule == get_rule(base.rule).name else {},
         "schedule": dict(base.schedule_params) if keep and schedule == base.schedule else {},
     }
-    for name, info in hyper_flags().items():
-        text = getattr(args, info.dest, None)
-        if text is None:
-            continue
-        owner = chosen[info.kind]
-        params = _registry(info.kind)[owner].params
-        if name not in params:
-            raise CliError(_not_applicable(info.param.flag, info.kind, owner, params))
-        values[info.kind][name] = _parse(params.get(name), text)
-    seed = _parse(SEED, args.run_seed) if getattr(args, "run_seed", None) is not None else base.seed
-    spe = (_parse(STEPS_PER_EPOCH, args.run_steps_per_epoch)
-           if getattr(args, "run_steps_per_epoch", None) is not None else base.steps_per_epoch)
+    for kind, given in hyper_values(args, chosen, hyper_flags(KINDS)).items():
+        values[kind].update(given)
+    run = given_values(args, RUN_PARAMS, prefix="run_")
+    seed = run.get("seed", base.seed)
+    spe = run.get("steps_per_epoch", base.steps_per_epoch)
     settings = Settings(problem, rule, schedule, values["problem"], values["rule"], values["schedule"],
                         steps_per_epoch=spe, seed=seed)
     try:
@@ -178,5 +104,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             settings = settings.with_rule_param("lr", suggested_lr(r.problem, r.rule, r.hp))
         settings.resolved()
     except ParamError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(flag_message(str(exc))) from None
     return settings

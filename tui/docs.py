@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from descent_engine.network.config import EXPERIMENT_PARAMS, NETWORK_PARAMS
 from descent_engine.params import Param
 from descent_engine.presets import DEFAULT_PRESET, PRESETS
 from descent_engine.problems import PROBLEMS
@@ -78,6 +79,18 @@ def _problem_extra(name: str) -> list[str]:
             f"{problem.suggested_lr(False):g} (adaptive rules)"]
 
 
+NETWORK_ITEMS = (
+    ("train", "descent-tui train: a fully-connected ReLU net, softmax loss", NETWORK_PARAMS,
+     ["also --rule, --schedule and their flags above (per epoch); --out PATH (.json or .npz)"]),
+    ("experiment", "descent-tui experiment overfit|compare-rules|effective-batch", EXPERIMENT_PARAMS,
+     ["also --dataset, --dtype, --seed, --num-train as train (defaults: the note's); --out DIR"]),
+)
+
+
+LIST_NOTE = ("A list flag (N,N,.. or X,X,..) given an empty value means none: --milestones= --factors= is a "
+             "staircase that never steps.")
+
+
 def list_text() -> str:
     """What ``descent-tui run --list`` prints."""
     lines = ["PRESETS"]
@@ -90,7 +103,8 @@ def list_text() -> str:
     lines += _section("RULES", ((n, r.title + (f" (alias {', '.join(r.aliases)})" if r.aliases else ""),
                                  r.formula, r.params, []) for n, r in RULES.items()))
     lines += _section("SCHEDULES", ((n, s.title, s.formula, s.params, []) for n, s in SCHEDULES.items()))
-    lines.append(MOMENTUM_TEXT)
+    lines += _section("NETWORK", ((n, head, extra[0], params, []) for n, head, params, extra in NETWORK_ITEMS))
+    lines += [LIST_NOTE, "", MOMENTUM_TEXT]
     return "\n".join(lines)
 
 
@@ -142,8 +156,11 @@ def markdown() -> str:
                              for n, r in RULES.items()))
     lines += ["", "### Schedules", ""]
     lines += _table("schedule", ((n, s.title, s.formula, s.params) for n, s in SCHEDULES.items()))
+    lines += ["", LIST_NOTE]
     lines += ["", "### Problems", ""]
     lines += _table("problem", ((n, s.title, s.description, s.params) for n, s in PROBLEMS.items()))
+    lines += ["", "### Network (`train`, `experiment`)", ""]
+    lines += _table("command", ((n, head, extra[0], params) for n, head, params, extra in NETWORK_ITEMS))
     lines += ["", "### Three ways to write momentum", "", "```text", MOMENTUM_TEXT.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 

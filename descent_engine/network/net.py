@@ -196,3 +196,75 @@ class FullyConnectedNet:
                 grads[f"W{i + 1}"] += W * self.dtype.type(reg)
             loss += 0.5 * reg * sq
         return loss, grads
+
+
+# -- memory estimate (checked before a model is built) ------------------------------------------
+def estimate_bytes(dims: Sequence[int], batch_size: int, dtype="float32", *, state_arrays: int = 0,
+                   eval_sets: Sequence[int] = (), eval_chunk: int = 1000, data_rows: int = 0) -> int:
+    """Bytes a Solver on a ``FullyConnectedNet(dims)`` holds at its peak, in Python ints (no overflow).
+
+    Counted: the parameters, their gradients, the best-parameter copy, the update-ratio buffers
+    (weights) and ``state_arrays`` rule-state arrays per parameter; the activation and gradient
+    buffers (and the relu mask) of a training batch and of each chunk size the accuracy checks use
+    (sets of ``eval_sets`` examples in chunks of ``eval_chunk``: the model keeps one buffer per
+    size) with the largest check's score array; the minibatch copy; and ``data_rows`` feature rows
+    held in the chosen dtype. Small per-call temporaries are ignored.
+    """
+    item = _as_dtype(dtype).itemsize
+    dims = [int(d) for d in dims]
+    n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    widest_w = max((a * b for a, b in zip(dims[:-1], dims[1:])), default=0)
+    per_row = sum(dims[1:]) + sum(dims[1:-1])  # activations and their gradients, per example
+    mask = max(dims[1:-1], default=1)  # bytes per example (bool)
+
+    def workspace(n: int) -> int:
+        return n * (per_row + 1) * item + n * mask + n * 8
+
+    batch, chunk = int(batch_size), int(eval_chunk)
+    sizes = {min(chunk, int(n)) for n in eval_sets if n > 0} | {int(n) % chunk for n in eval_sets if n > chunk}
+    sizes = sizes - {0, batch}
+    total = (4 + int(state_arrays)) * n_params * item + widest_w * item  # + the reg term's W * reg
+    total += workspace(batch) + batch * (dims[0] * item + 8)
+    total += sum(workspace(n) for n in sizes) + max(eval_sets, default=0) * dims[-1] * item
+    total += int(data_rows) * dims[0] * item
+    return total
+
+
+def state_arrays(rule, hp) -> int:
+    """How many parameter-sized arrays ``rule`` keeps per parameter (from its state for one number)."""
+    try:
+        state = rule.init(np.zeros(1), hp)
+    except Exception:  # pragma: no cover - a rule whose init needs more: assume the most any rule keeps
+        return 3
+    import dataclasses
+
+    if dataclasses.is_dataclass(state):
+        values = [getattr(state, f.name) for f in dataclasses.fields(state)]
+    elif isinstance(state, dict):
+        values = list(state.values())
+    elif isinstance(state, (tuple, list)):
+        values = list(state)
+    else:
+        values = list(getattr(state, "__dict__", {}).values()) or [
+            getattr(state, s) for s in getattr(type(state), "__slots__", ()) if hasattr(state, s)]
+    return sum(int(v.size) for v in values if isinstance(v, np.ndarray))
+
+
+def available_memory() -> int | None:
+    """The machine's physical memory in bytes (``os.sysconf``), or None where it cannot be read."""
+    import os
+
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def format_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover

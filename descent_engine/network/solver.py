@@ -77,17 +77,18 @@ class Solver:
                  num_epochs: int = 10, seed: int = 0, num_train_samples: int | None = 1000,
                  num_val_samples: int | None = None, print_every: int = 10, verbose: bool = True,
                  log_acc_iteration: bool | int = False, print_fn: Callable[[str], None] = print,
-                 num_iterations: int | None = None, inplace: bool = True) -> None:
+                 num_iterations: int | None = None, inplace: bool = True, checked: bool = False) -> None:
         self.model = model
         self.rule = get_rule(update_rule)
         self.update_rule = self.rule.name
-        self.hp = self.rule.hparams(normalise_config(optim_config))
         self.schedule = get_schedule(lr_schedule)
-        self.schedule_hp = self.schedule.hparams(schedule_config)
-        if int(batch_size) < 1:
-            raise ParamError(f"batch size must be at least 1, got {batch_size}")
-        if int(num_epochs) < 1:
-            raise ParamError(f"epochs must be at least 1, got {num_epochs}")
+        if checked:  # TrainConfig.build: the config has validated and resolved all of these already
+            self.hp = dict(optim_config or {})
+            self.schedule_hp = dict(schedule_config or {})
+        else:  # used as a library: the same checks, through the same Params
+            self.hp = self.rule.hparams(normalise_config(optim_config))
+            self.schedule_hp = self.schedule.hparams(schedule_config)
+            _check_sizes(batch_size, num_epochs, num_iterations)
         self.batch_size = int(batch_size)
         self.num_epochs = int(num_epochs)
         self.seed = seed
@@ -104,6 +105,9 @@ class Solver:
         self.num_train = self.X_train.shape[0]
         if self.num_train < 1:
             raise ParamError("the training set is empty")
+        if self.batch_size > self.num_train:  # only the Solver sees the data when used as a library
+            raise ParamError(f"batch_size must be at most the number of training examples ({self.num_train}), "
+                             f"got {self.batch_size}")
         self.rng = np.random.default_rng(seed)
         # fixed subsets for accuracy checks (cheap and noise-free from one check to the next)
         self._acc_train = _subset(self.X_train, self.y_train, num_train_samples, self.rng)
@@ -113,8 +117,6 @@ class Solver:
         if num_iterations is None:
             self.num_iterations = self.num_epochs * self.iterations_per_epoch
         else:
-            if int(num_iterations) < 1:
-                raise ParamError(f"num_iterations must be at least 1, got {num_iterations}")
             self.num_iterations = int(num_iterations)
             self.num_epochs = -(-self.num_iterations // self.iterations_per_epoch)  # the last may be partial
         self.inplace = bool(inplace) and self.rule.update_inplace is not None
@@ -161,9 +163,17 @@ class Solver:
         return float(np.mean(self.model.predict(X, batch_size) == y))
 
     def step(self) -> StepResult:
-        """Train one iteration (one minibatch); log accuracy when due."""
+        """Train one iteration (one minibatch); log accuracy when due.
+
+        NumPy's overflow/invalid warnings are silenced here: a diverging rate makes inf/nan on
+        purpose, and the Solver reports it once (``diverged``) instead.
+        """
         if self.done:
             raise RuntimeError("training is finished")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._step()
+
+    def _step(self) -> StepResult:
         t = self.t
         lr = self.current_lr()
         idx = self.rng.integers(0, self.num_train, size=self.batch_size)
@@ -259,6 +269,15 @@ class Solver:
     def record_histories_as_npz(self, path) -> None:
         """Write :meth:`histories` to ``path`` (a file name, ``.npz`` appended if missing, or a binary file)."""
         np.savez(path, **self.histories())
+
+
+def _check_sizes(batch_size, num_epochs, num_iterations) -> None:
+    """What TrainConfig.validate checks of the sizes, for a Solver built without a TrainConfig."""
+    from .config import NETWORK_PARAMS, SOLVER_PARAMS  # config imports this module
+
+    NETWORK_PARAMS.get("batch_size").validate(batch_size)
+    NETWORK_PARAMS.get("epochs").validate(num_epochs)
+    SOLVER_PARAMS.get("num_iterations").validate(num_iterations)
 
 
 def _features(X, dtype) -> np.ndarray:
