@@ -210,11 +210,13 @@ def _known_names() -> set[str]:
 def flag_message(message: str, names: Iterable[str] | None = None) -> str:
     """``'lr must be in ...'`` -> ``'--lr must be in ...'``; ``'hidden: cannot ...'`` -> ``'--hidden: ...'``.
 
-    Only a message that starts with a knob's name (then a space or a colon) is rewritten.
+    Only a message that starts with a knob's name and then a colon or " must" (the Params' own
+    wording) is rewritten: "dataset file x.npz is a FIFO" is about a file, not the flag.
     """
     for name in sorted(_known_names() if names is None else names, key=len, reverse=True):
-        if message.startswith(name) and message[len(name):len(name) + 1] in (" ", ":"):
-            return "--" + name.replace("_", "-") + message[len(name):]
+        rest = message[len(name):]
+        if message.startswith(name) and (rest.startswith(":") or rest.startswith(" must")):
+            return "--" + name.replace("_", "-") + rest
     return message
 
 

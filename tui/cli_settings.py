@@ -28,7 +28,8 @@ from descent_engine.params import Param, ParamError, ParamSet
 from descent_engine.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from descent_engine.problems import get_problem_spec
 from descent_engine.rules import get_rule
-from descent_engine.run import Settings, suggested_lr
+from descent_engine.adjust import with_suggested_lr
+from descent_engine.run import Settings
 from descent_engine.schedules import get_schedule
 
 from .cli_common import CliError
@@ -100,8 +101,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                         steps_per_epoch=spe, seed=seed)
     try:
         if "lr" not in values["rule"]:
-            r = settings.resolved()
-            settings = settings.with_rule_param("lr", suggested_lr(r.problem, r.rule, r.hp))
+            settings = with_suggested_lr(settings)
         settings.resolved()
     except ParamError as exc:
         raise CliError(flag_message(str(exc))) from None
