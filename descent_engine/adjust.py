@@ -84,13 +84,18 @@ def current_lr(config: C) -> float:
     return float(get_rule(config.rule).hparams(config.rule_params)["lr"])
 
 
+def set_lr(config: C, lr: float) -> C:
+    """The lr set to ``lr``, clamped into its range (a chosen lr)."""
+    p = get_rule(config.rule).params.get("lr")
+    return with_rule_param(config, "lr", p.clamp(lr))
+
+
 def scale_lr(config: C, factor: float) -> C:
     """The lr times ``factor``, clamped into the lr's range (a chosen lr from then on).
 
     Works on anything with ``rule`` and ``rule_params`` (the 2-D lab's Settings, the network's TrainConfig).
     """
-    p = get_rule(config.rule).params.get("lr")
-    return with_rule_param(config, "lr", p.clamp(current_lr(config) * factor))
+    return set_lr(config, current_lr(config) * factor)
 
 
 # -- beta -------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from descent_engine.ewa import ewa
+from descent_engine import adjust
 from descent_engine.network.config import TrainConfig
 from descent_engine.network.data import Dataset, DatasetError, load_dataset
 from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS, REL_ERROR_TARGET, compare_plan,
@@ -205,25 +206,14 @@ def fit_schedule(schedule: str, epochs: int) -> dict[str, Any]:
     return out
 
 
-def with_lr(config: TrainConfig, lr: float) -> TrainConfig:
-    p = get_rule(config.rule).params.get("lr")
-    return replace(config, rule_params={**config.rule_params, "lr": p.clamp(lr)})
-
-
-def current_lr(config: TrainConfig) -> float:
-    return float(get_rule(config.rule).hparams(config.rule_params)["lr"])
-
-
 def with_schedule(config: TrainConfig, schedule: str) -> TrainConfig:
     return replace(config, schedule=schedule, schedule_params=fit_schedule(schedule, config.epochs))
 
 
 def main_beta(config: TrainConfig) -> tuple[Any, float] | None:
-    """The rule's main beta Param and its value, or None (gd, adagrad)."""
-    rule = get_rule(config.rule)
-    if rule.main_beta is None:
-        return None
-    return rule.params.get(rule.main_beta), float(rule.hparams(config.rule_params)[rule.main_beta])
+    """The rule's main beta Param (for its label and format) and value, or None (gd, adagrad)."""
+    mb = adjust.main_beta(config)
+    return None if mb is None else (get_rule(config.rule).params.get(mb[0]), mb[1])
 
 
 def ewa_beta(config: TrainConfig) -> float:
@@ -250,19 +240,15 @@ class Plan:
 
 
 def scaled_rule(config: TrainConfig, rule: str, lr_scale: float = 1.0, beta_steps: int = 0) -> TrainConfig:
-    """``config`` with ``rule`` at the note's lr times ``lr_scale`` and its main beta nudged ``beta_steps`` times."""
+    """``config`` with ``rule`` at the note's lr times ``lr_scale`` and its main beta ``beta_steps`` rungs along the beta ladder."""
     return tuned(replace(config, rule=rule, rule_params={}), note_lr(rule) * lr_scale, beta_steps)
 
 
 def tuned(config: TrainConfig, lr: float, beta_steps: int = 0) -> TrainConfig:
-    """``config`` at ``lr`` with its main beta nudged ``beta_steps`` times from the registry default."""
-    c = with_lr(config, lr)
-    mb = main_beta(c)
-    if mb is not None and beta_steps:
-        p, value = mb
-        for _ in range(abs(beta_steps)):
-            value = p.nudge(value, 1 if beta_steps > 0 else -1)
-        c = replace(c, rule_params={**c.rule_params, p.name: value})
+    """``config`` at ``lr`` with its main beta ``beta_steps`` rungs along the beta ladder."""
+    c = adjust.set_lr(config, lr)
+    if beta_steps and adjust.main_beta(c) is not None:
+        c = adjust.step_beta(c, 1 if beta_steps > 0 else -1, abs(beta_steps))
     return c
 
 
@@ -271,7 +257,7 @@ def study_config(planned: TrainConfig, base: TrainConfig, num_train: int, lr_sca
     ``beta_steps`` times, the single view's schedule fitted to the run. Unchanged by default."""
     c = planned
     if lr_scale != 1.0 or beta_steps:
-        c = tuned(c, current_lr(c) * lr_scale, beta_steps)
+        c = tuned(c, adjust.current_lr(c) * lr_scale, beta_steps)
     if base.schedule != "constant":
         c = replace(c, schedule=base.schedule, schedule_params=fit_schedule(base.schedule, run_epochs(c, num_train)))
     return c
@@ -683,7 +669,7 @@ def effective_summary(tracks: Sequence[TrackData], mono: bool = False) -> list[t
 
 
 def ghost_label(g: TrackData) -> str:
-    return f"{g.rule} lr {current_lr(g.config):g}"
+    return f"{g.rule} lr {adjust.current_lr(g.config):g}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -957,8 +943,8 @@ class NetworkScreen(ModalScreen[None]):
 
     def action_beta(self, direction: int) -> None:
         if self.view != "single":
-            moved = [p for p in self.plans if main_beta(p.config) is not None
-                     and main_beta(p.config)[0].nudge(main_beta(p.config)[1], direction) != main_beta(p.config)[1]]
+            moved = [p for p in self.plans if adjust.main_beta(p.config) is not None
+                     and adjust.step_beta(p.config, direction) != p.config]
             if not moved:
                 self.notify("β is at the end of its range")
                 return
@@ -968,18 +954,17 @@ class NetworkScreen(ModalScreen[None]):
         if mb is None:
             self.notify(f"{get_rule(self.base.rule).name} has no β (try u for another rule)")
             return
-        p, value = mb
-        new = p.nudge(value, direction)
-        if new == value:
-            self.notify(f"{p.label} is at the end of its range")
+        moved = adjust.step_beta(self.base, direction)
+        if moved == self.base:
+            self.notify(f"{mb[0].label} is at the end of its range")
             return
-        self._start("single", replace(self.base, rule_params={**self.base.rule_params, p.name: new}))
+        self._start("single", moved)
 
     def action_lr(self, factor: float) -> None:
         if self.view != "single":
             self._start(self.view, self.base, self.lr_scale * factor, self.beta_steps, sgd_batch=self.sgd_batch)
             return
-        self._start("single", with_lr(self.base, current_lr(self.base) * factor))
+        self._start("single", adjust.scale_lr(self.base, factor))
 
     def action_schedule(self, direction: int) -> None:
         name = _cycle(list(SCHEDULES), self.base.schedule, direction)
