@@ -5,7 +5,7 @@
 * Every format is computed row by row from a run whose history is bounded
   (``Run(settings, capacity=64)``), so memory stays flat for any number of steps. CSV
   (``--out x.csv`` or ``--out -``) is written as the rows come; JSON and NPZ spool each column to
-  temporary files beside the output (:class:`~tui.cli_output.Spool`: 56 bytes a row on
+  temporary files beside the output (:class:`~tui.cli_output.Spool`: 8 (3 + 2 dim) bytes a row on
   disk) and are assembled from them at the end.
 * Files are written to a temporary file and renamed, after checking the target is writable
   before computing: an error (a full disk: ``cannot write PATH: No space left on device``),
