@@ -227,6 +227,16 @@ class Param:
 MAX_TEXT = 4096
 
 
+def shorten_path(text: object, limit: int = 120) -> str:
+    """A path or name printable on one line (control characters escaped); if longer than ``limit``,
+    its start and end around ``...`` (the end holds the file name). For messages about files."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+    if len(text) <= limit:
+        return text
+    tail = limit // 2
+    return f"{text[:limit - tail - 3]}...{text[-tail:]}"
+
+
 def shorten(value: Any, limit: int = 40) -> str:
     """``repr`` of a user value, cut to ``limit`` characters: ``'xxxx…' (100000 characters)``."""
     text = value if isinstance(value, str) else repr(value)

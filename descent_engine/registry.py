@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Generic, Iterator, Mapping, TypeVar
 
-from .params import ParamError
+from .params import ParamError, shorten
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ class Registry(Mapping[str, T], Generic[T]):
     def unknown_message(self, name: object) -> str:
         known = ", ".join(self.known())
         extra = f", {self.hint}" if self.hint else ""
-        return f"unknown {self.kind} {_short(name)} (known: {known}{extra})"
+        return f"unknown {self.kind} {shorten(name)} (known: {known}{extra})"
 
     def names(self) -> list[str]:
         """Canonical names in registration order."""
@@ -88,11 +88,3 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
-
-
-def _short(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(str(value))} characters)"
-

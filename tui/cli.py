@@ -7,7 +7,14 @@
 
 Sub-commands register with ``set_defaults(handler=fn)``, ``fn(args) -> int``. Errors a user can
 fix (:class:`CliError`, :class:`ParamError`) print ``descent-tui: error: <message>`` on stderr
-and exit 2 without a traceback; Ctrl-C exits 130.
+and exit 2 without a traceback; so does an OSError that reaches the top (a name the file system
+refuses, a full disk), as ``descent-tui: error: PATH: <strerror>``. An unknown flag is reported by
+the sub-command's own parser (``see: descent-tui run --help``).
+
+Ctrl-C exits 130. During a sub-command SIGTERM and SIGHUP are handled the same way: the signal is
+raised as :class:`~tui.cli_common.Interrupted` where the program is, so temporary files are removed
+on the way out, and the exit status is 128 + the signal (143, 129). The app (no sub-command) keeps
+the default handlers: Textual has its own.
 """
 
 from __future__ import annotations
@@ -15,13 +22,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from descent_engine.params import ParamError
 
 from . import cli_run
-from .cli_common import CliError
+from .cli_common import CliError, Interrupted, quiet_stdout, shorten
 from .cli_settings import add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
@@ -71,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.register(sub)
     _register_network(sub)
     add_settings_arguments(parser)
+    parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
     return parser
 
 
@@ -105,20 +116,73 @@ def join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parse_args``, but an unknown flag after a sub-command is reported by that sub-command."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        message = f"unrecognized arguments: {shorten(' '.join(extras))}"
+        command = getattr(args, "command", None)
+        sub = getattr(parser, "subcommands", {}).get(command)
+        if sub is not None and _after(argv, extras[0], command):
+            sub.error(message)
+        parser.error(message)
+    return args
+
+
+def _after(argv: list[str], token: str, command: str) -> bool:
+    try:
+        return argv.index(command) < argv.index(token)
+    except ValueError:
+        return False
+
+
 def _dispatch(argv: list[str]) -> int:
     argv = join_negative_values(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:
         return _open_app(args)
     where = argv.index(args.command)
     if where > 0:
-        raise CliError(f"settings go after the sub-command: {PROG} {args.command} {' '.join(argv[:where])} ...")
+        raise CliError(f"settings go after the sub-command: {PROG} {args.command} "
+                       f"{shorten(' '.join(argv[:where]))} ...")
     handler = getattr(args, "handler", None) or getattr(args, "func", None)
     if handler is None:  # pragma: no cover - a sub-command registered without a handler
         raise CliError(f"sub-command {args.command!r} has no handler")
-    status = handler(args)
+    with _signals_as_interrupts():
+        status = handler(args)
     return int(status) if status is not None else 0
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    for sig in _SIGNALS:  # a second signal must not cut the cleanup short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _newline() -> None:
+    """After Ctrl-C ("^C" echoed) or a signal: the shell prompt starts on a line of its own."""
+    try:
+        print(file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # SIGHUP: the terminal is gone
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,16 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ParamError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        _newline()
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print(file=sys.stderr)
+        _newline()
         return 130
     except BrokenPipeError:  # e.g. `descent-tui run --out - | head`
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        quiet_stdout()
         return 141
+    except OSError as exc:  # the last resort: a fault of the machine, not of the program
+        where = f"{shorten(exc.filename)}: " if exc.filename is not None else ""
+        print(f"{PROG}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def entry() -> None:

@@ -2,12 +2,14 @@
 
 * Row k = 0..steps: ``step``, ``lr`` (the rate of the update out of w_k), ``loss`` at w_k, ``w``,
   the gradient at w_k. Numbers are ``repr(float)``: they read back to the same bits.
-* CSV (``--out x.csv`` or ``--out -``) is streamed row by row from a run whose history is
-  bounded, so memory stays flat for any number of steps. JSON and NPZ keep every row
-  (``Run(settings, capacity=None)``: about 72 bytes a row, 72 MB for 1,000,000 steps) and are
-  written at the end.
+* Every format is computed row by row from a run whose history is bounded
+  (``Run(settings, capacity=64)``), so memory stays flat for any number of steps. CSV
+  (``--out x.csv`` or ``--out -``) is written as the rows come; JSON and NPZ spool each column to
+  temporary files beside the output (:class:`~tui.cli_output.Spool`: 8 (3 + 2 dim) bytes a row on
+  disk) and are assembled from them at the end.
 * Files are written to a temporary file and renamed, after checking the target is writable
-  before computing: an error or Ctrl-C leaves no partial file.
+  before computing: an error (a full disk: ``cannot write PATH: No space left on device``),
+  Ctrl-C, SIGTERM or SIGHUP leaves no partial, temporary or spool file.
 * A run that diverges stops there: the rows up to and including the divergent one are written,
   ``diverged at step k`` goes to stderr and the exit status is still 0 (the output is valid data;
   the summary's ``diverged_at`` says it).
@@ -18,14 +20,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from descent_engine.params import Param, format_value
 from descent_engine.run import Run, Settings
 
-from .cli_common import CliError, Progress, atomic_output, check_writable
-from .cli_output import FORMATS, csv_header, csv_line, write_json, write_npz
+from .cli_common import CliError, Progress, atomic_output, check_writable, quiet_stdout, shorten, write_error
 from .cli_flags import add_param_flags, parse_flag
+from .cli_output import FORMATS, Spool, csv_header, csv_line, write_json, write_npz
 from .cli_settings import active_preset, add_settings_arguments, settings_from_args
 
 STEPS = Param("steps", 100, "update steps (rows 0..steps are written)", kind="int", low=1, high=10**9)
@@ -62,7 +64,7 @@ def output_format(out: str | None) -> str | None:
         return out
     suffix = Path(out).suffix.lower()
     if suffix not in FORMATS:
-        raise CliError(f"cannot tell the format of --out {out!r}: use a name ending in "
+        raise CliError(f"cannot tell the format of --out {shorten(repr(out))}: use a name ending in "
                        f"{', '.join(FORMATS)}, or - for CSV on stdout")
     return suffix
 
@@ -94,25 +96,55 @@ def _advance(run: Run, steps: int, progress: Progress) -> None:
         progress.update(run.k)
 
 
+def _each_row(run: Run, steps: int, emit: Callable[[tuple], None], progress: Progress) -> None:
+    """``emit(run.history.last)`` for rows 0..steps (the run's own history may be bounded)."""
+    emit(run.history.last)
+    while run.k < steps and not run.done:
+        run.step(1)
+        emit(run.history.last)
+        if not run.k % 1024:
+            progress.update(run.k)
+
+
 def _stream_csv(run: Run, steps: int, handle: TextIO, progress: Progress) -> None:
-    """Write each row as it is computed (the run's own history may be bounded)."""
+    """Write each row as it is computed, 1024 lines at a time."""
     handle.write(csv_header(run.problem.dim) + "\n")
     lines: list[str] = []
 
-    def emit() -> None:
-        k, lr, loss, w, g, _avg = run.history.last
+    def emit(last: tuple) -> None:
+        k, lr, loss, w, g, _avg = last
         lines.append(csv_line(k, lr, loss, w, g))
-
-    emit()
-    while run.k < steps and not run.done:
-        run.step(1)
-        emit()
         if len(lines) >= 1024:
             handle.write("\n".join(lines) + "\n")
             lines.clear()
-            progress.update(run.k)
+
+    _each_row(run, steps, emit, progress)
     if lines:
         handle.write("\n".join(lines) + "\n")
+
+
+def _spooled(run: Run, steps: int, out: str, fmt: str, preset_name: str | None, progress: Progress) -> None:
+    """JSON or NPZ: the rows go column by column to spool files, then the file is assembled."""
+    with Spool(out, run.problem.dim) as spool:
+        _each_row(run, steps, lambda last: spool.append(*last[:5]), progress)
+        record, summary = settings_record(run, steps, preset_name), summary_record(run)
+        if fmt == ".json":
+            with atomic_output(out, "w") as handle:
+                write_json(handle, record, spool, summary)
+        else:
+            with atomic_output(out, "wb") as handle:
+                write_npz(handle, record, spool, summary)
+
+
+def _stdout_csv(run: Run, steps: int, progress: Progress) -> None:
+    try:
+        _stream_csv(run, steps, sys.stdout, progress)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. `> /dev/full`
+        quiet_stdout()
+        raise write_error("standard output", exc) from None
 
 
 def _summary_text(run: Run) -> str:
@@ -141,31 +173,17 @@ def run_command(args: argparse.Namespace) -> int:
         check_writable(args.out)
     preset = active_preset(args)
     preset_name = preset.name if preset is not None else None
-    progress = Progress(steps, label="descent-tui run")
-    try:
-        if fmt in (None, "-", ".csv"):
-            run = Run(settings, capacity=64)
-            if fmt is None:
-                _advance(run, steps, progress)
-            elif fmt == "-":
-                _stream_csv(run, steps, sys.stdout, progress)
-                sys.stdout.flush()
-            else:
-                with atomic_output(args.out, "w") as handle:
-                    _stream_csv(run, steps, handle, progress)
-        else:
-            run = Run(settings, capacity=None)
+    run = Run(settings, capacity=64)
+    with Progress(steps, label="descent-tui run") as progress:
+        if fmt is None:
             _advance(run, steps, progress)
-            arrays = run.history.arrays()
-            record, summary = settings_record(run, steps, preset_name), summary_record(run)
-            if fmt == ".json":
-                with atomic_output(args.out, "w") as handle:
-                    write_json(handle, record, arrays, summary)
-            else:
-                with atomic_output(args.out, "wb") as handle:
-                    write_npz(handle, record, arrays, summary)
-    finally:
-        progress.close()
+        elif fmt == "-":
+            _stdout_csv(run, steps, progress)
+        elif fmt == ".csv":
+            with atomic_output(args.out, "w") as handle:
+                _stream_csv(run, steps, handle, progress)
+        else:
+            _spooled(run, steps, args.out, fmt, preset_name, progress)
     if fmt is None:
         sys.stdout.write(_summary_text(run))
     if run.diverged_at is not None:

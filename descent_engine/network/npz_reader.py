@@ -32,6 +32,8 @@ from typing import BinaryIO, Iterable, Sequence
 
 import numpy as np
 
+from ..params import shorten_path
+
 try:
     from lzma import LZMAError
 except ImportError:  # Python built without lzma: zipfile then refuses such members itself
@@ -67,13 +69,8 @@ ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
 
 
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
-    """``text`` printable on one line (control characters and undecodable bytes escaped), and if
-    longer than ``limit`` its start and end around ``...`` (the end holds the file name)."""
-    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
-    if len(text) <= limit:
-        return text
-    tail = limit // 2
-    return f"{text[:limit - tail - 3]}...{text[-tail:]}"
+    """``text`` on one line, start and end kept around ``...`` (see :func:`~descent_engine.params.shorten_path`)."""
+    return shorten_path(text, limit)
 
 
 def human_bytes(n: int) -> str:
