@@ -7,8 +7,9 @@ byte (0..9) and 3,072 pixel bytes, channel-major (the 1,024 red values of the 32
 row, then green, then blue), plus ``batches.meta.txt`` (the ten class names, one a line).
 
 Nothing is ever unpickled: the python version of the archive (``cifar-10-python.tar.gz``, pickles)
-is refused. The archive is streamed once (``tarfile`` stream mode), every member's size is checked
-against the layout before a byte of it is read, and the float32 arrays are filled in place.
+is refused. The archive is streamed once (``tarfile`` stream mode over ``gzip``, whose CRC is
+checked), every member's size is checked against the layout before a byte of it is read, and the
+float32 arrays are filled in place.
 
 The course's preprocessing (CS231n ``get_CIFAR10_data``): training images ``0 .. num_train-1``
 (49,000) are the training split, the next ``num_val`` (1,000, the last of the 50,000) the
@@ -21,6 +22,7 @@ Pure NumPy and the standard library; callers show progress through a callback.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import tarfile
@@ -131,8 +133,14 @@ def read_cifar10(archive: str | os.PathLike, *, num_train: int | None = None, nu
     _check_file(path, where)
     reader = _Reader(where, num_train, num_val, num_test, records_per_batch, progress)
     try:
-        with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r|gz") as tar:
-            reader.read(tar)
+        # gzip.GzipFile checks the CRC and length at the end of the stream (tarfile's own
+        # gzip reader does not), so a damaged byte anywhere is an error, not a wrong pixel
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            with tarfile.open(fileobj=gz, mode="r|") as tar:
+                reader.read(tar)
+            reader.current = ""
+            while gz.read(1 << 20):  # the rest of the stream (tar padding), to reach the checksum
+                pass
     except CifarError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
