@@ -258,3 +258,109 @@ def test_bad_output_or_sizes(argv, words, archive, tmp_path, capsys, monkeypatch
     one_line_error(code, err, *words)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.npz", "cifar-10-binary.tar.gz"]
     assert list((tmp_path / "adir.npz").iterdir()) == []
+
+
+# --- fetch: only 127.0.0.1 ----------------------------------------------------------------------------
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """A proxy from the environment would send 127.0.0.1 requests elsewhere: none for these tests."""
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setattr(cifar, "RECORDS_PER_BATCH", R)
+
+
+@pytest.fixture
+def server(archive):
+    """Serve the test archive at /cifar-10-binary.tar.gz (anything else: 404) on a free local port."""
+    blob = archive.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path != "/cifar-10-binary.tar.gz":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(blob)))
+            self.end_headers()
+            self.wfile.write(blob)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", hashlib.md5(blob).hexdigest()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def test_official_address_and_checksum():
+    # the published values (https://www.cs.toronto.edu/~kriz/cifar.html, binary version)
+    assert cifar.URL == "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+    assert cifar.MD5 == "c32a1d4ab5d03f1284b67883e8d87530"
+    parser = argparse.ArgumentParser()
+    cli_data.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["data", "fetch", "cifar10", "--out", "x.npz"])
+    assert args.url == cifar.URL and args.md5 == cifar.MD5 and args.keep_archive is None
+
+
+def test_fetch_without_network_is_one_line_and_leaves_nothing(tmp_path, capsys, no_proxy):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    url = f"http://127.0.0.1:{closed_port()}/cifar-10-binary.tar.gz"
+    code, _, err = run_cli(["data", "fetch", "cifar10", "--out", str(out_dir / "c.npz"), "--url", url,
+                            "--num-val", "5"], capsys)
+    one_line_error(code, err, "cannot download", "no network?", "data import cifar10")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_fetch_wrong_checksum_keeps_nothing(server, tmp_path, capsys, no_proxy):
+    base, md5 = server
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, err = run_cli(["data", "fetch", "cifar10", "--out", str(out_dir / "c.npz"), "--num-val", "5",
+                            "--url", f"{base}/cifar-10-binary.tar.gz", "--keep-archive", str(out_dir / "a.tar.gz")],
+                           capsys)
+    one_line_error(code, err, f"has MD5 {md5}, expected {cifar.MD5}", "nothing kept")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_fetch_http_error_is_one_line(server, tmp_path, capsys, no_proxy):
+    base, md5 = server
+    code, _, err = run_cli(["data", "fetch", "cifar10", "--out", str(tmp_path / "c.npz"), "--url", f"{base}/other",
+                            "--md5", md5, "--num-val", "5"], capsys)
+    one_line_error(code, err, "HTTP 404")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-binary.tar.gz"]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_fetch_with_the_right_checksum_imports(keep, server, archive, tmp_path, capsys, no_proxy):
+    base, md5 = server
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "c.npz"
+    argv = ["data", "fetch", "cifar10", "--out", str(out), "--num-val", "5", "--url", f"{base}/cifar-10-binary.tar.gz",
+            "--md5", md5.upper()]
+    if keep:
+        argv += ["--keep-archive", str(out_dir / "kept.tar.gz")]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    expected = cifar.read_cifar10(archive, num_val=5, records_per_batch=R)
+    data = load_dataset(out)
+    np.testing.assert_array_equal(data.X_train, expected.X_train)
+    np.testing.assert_array_equal(data.y_val, expected.y_val)
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == (["c.npz", "kept.tar.gz"] if keep else ["c.npz"])  # the download removed unless kept
+    if keep:
+        assert (out_dir / "kept.tar.gz").read_bytes() == archive.read_bytes()
