@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 
 from descent_engine.params import ParamError
 
-from . import cli_run
+from . import cli_data, cli_run
 from .cli_common import CliError, Interrupted, quiet_stdout, shorten
 from .cli_settings import add_settings_arguments, settings_from_args
 
@@ -42,6 +42,8 @@ A terminal laboratory for gradient-descent optimizers.
   descent-tui [settings]          open the lab (default: the note's momentum run, preset notes-gdm)
   descent-tui run [settings] ...  run headless and print or write CSV/JSON/NPZ (see: descent-tui run --help)
   descent-tui run --list          every problem, rule, schedule, flag, default and range
+  descent-tui train / experiment  the note's network and its three experiments (see their --help)
+  descent-tui data import|fetch   CIFAR-10 as the .npz that --dataset reads
 """
 
 
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     cli_run.register(sub)
     _register_network(sub)
+    cli_data.register(sub)
     add_settings_arguments(parser)
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
     return parser
