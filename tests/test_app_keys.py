@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from descent_engine.rules import RULES, get_rule
-from descent_engine.run import Settings
+from descent_engine.run import Run, Settings
 from descent_engine.schedules import SCHEDULES
 from descent_engine.problems import PROBLEMS
 from tui.app import DescentApp
@@ -15,6 +15,12 @@ from tui.driver import SPEEDS
 from tui.lab import LabScreen
 
 NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
+
+#: the beta keys from the default preset's beta 0.4, worked out by hand from Param.nudge (the
+#: distance to 1 halves or doubles, tidied to 12 decimals, clamped into [0, 1)):
+#: b: 1 - 0.6/2 = 0.7; B: 1 - 2 * 0.3 = 0.4; B: 1 - min(1, 2 * 0.6) = 0; B at 0: stays 0.
+#: (Update this table when the keys move along another ladder.)
+BETA_KEYS = [("b", 0.7), ("B", 0.4), ("B", 0.0), ("B", 0.0)]
 
 
 def run(coro):
@@ -68,11 +74,11 @@ def test_beta_nudges_and_gd_has_none():
     async def go():
         app = DescentApp(autorun=False)
         async with app.run_test(size=(160, 48)) as pilot:
-            p = get_rule("momentum").params.get("beta")
-            await pilot.press("b")
-            assert hp(app, "beta") == pytest.approx(p.nudge(0.4, +1))
-            await pilot.press("B", "B")
-            assert hp(app, "beta") == pytest.approx(p.nudge(p.nudge(p.nudge(0.4, +1), -1), -1))
+            assert hp(app, "beta") == 0.4
+            for key, expected in BETA_KEYS:
+                await pilot.press(key)
+                assert hp(app, "beta") == pytest.approx(expected, abs=1e-12), key
+                assert f"β {expected:g} " in app.status, key
         app = DescentApp(NOTES_GD, autorun=False)
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.press("b")
@@ -272,43 +278,98 @@ def test_ewa_lab_and_help_open_and_escape_returns():
 
 
 def _builds(app):
-    screen = app.screen
-    return {w.id: w.builds for w in screen.query("Chart, Landscape")}
+    """Chart and landscape builds so far (their public ``builds`` counters), by widget id."""
+    return {w.id: w.builds for w in app.screen.query("Chart, Landscape")}
 
 
-def test_paused_app_does_no_work():
+#: pilot.pause() returns once the app has gone idle, after 1/50 s at least: ten of them span
+#: six ticks or more of the lab's 1/30 s timer, had it been left running
+QUIET_PAUSES = 10
+
+
+async def _settle(pilot, app):
+    """Pause until no chart is being built any more (a frame is drawn in slices, one message
+    each); returns the build counts."""
+    last, same = None, 0
+    for _ in range(200):
+        await pilot.pause()
+        now = _builds(app)
+        same = same + 1 if now == last else 0
+        if same == 3:
+            return now
+        last = now
+    raise AssertionError(f"the charts were still being built after 200 pauses: {now}")
+
+
+def test_paused_app_does_no_work(monkeypatch):
+    """Paused, the app neither steps the engine nor rebuilds a chart nor wakes up on a timer,
+    however long it is left; one ``n`` is one step and one rebuild of every shown chart. Engine
+    work is counted at Run.step, which every step of the lab goes through, and timer wake-ups
+    at the callbacks of every App.set_interval the app asks for."""
+    engine_calls, ticks = [], []
+    real_step, real_set_interval = Run.step, DescentApp.set_interval
+
+    def counting_step(self, n=1):
+        engine_calls.append(n)
+        return real_step(self, n)
+
+    def counting_set_interval(self, interval, callback=None, *args, **kwargs):
+        def counted():
+            ticks.append(kwargs.get("name"))
+            return callback()
+        return real_set_interval(self, interval, counted, *args, **kwargs)
+
+    monkeypatch.setattr(Run, "step", counting_step)
+    monkeypatch.setattr(DescentApp, "set_interval", counting_set_interval)
+
     async def go():
         app = DescentApp()  # autorun: steps and draws on its own timer
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause(0.3)
-            assert app.lab.running and app._timer is not None
+            # running, the same pauses do see it step (so the quiet checks below can fail)
+            for _ in range(200):
+                await pilot.pause()
+                if app.lab.k > 0:
+                    break
+            assert app.lab.k > 0 and engine_calls and ticks and "running" in app.status
             await pilot.press("space")
-            for _ in range(20):  # let the rest of the frame's charts be drawn
-                await pilot.pause(0.05)
-                if app._drawn_all:
-                    break
-            assert not app.lab.running and app._timer is None and app._drawn_all
-            k, builds = app.lab.k, _builds(app)
-            await pilot.pause(0.5)
-            assert app.lab.k == k  # no steps
-            assert _builds(app) == builds  # and no chart rebuilt
+            assert "paused" in app.status
+            builds = await _settle(pilot, app)
+            k, calls, status, woken = app.lab.k, len(engine_calls), app.status, len(ticks)
+            assert f"step {k} " in status
+            for _ in range(QUIET_PAUSES):
+                await pilot.pause()
+            assert (app.lab.k, len(engine_calls), app.status) == (k, calls, status)  # no steps
+            assert _builds(app) == builds  # no chart rebuilt
+            assert len(ticks) == woken  # and no timer woke the app up
             await pilot.press("n")  # one step: every shown chart rebuilt once, then quiet again
-            for _ in range(20):
-                await pilot.pause(0.05)
-                if app._drawn_all:
-                    break
-            after = _builds(app)
-            assert app.lab.k == k + 1
-            assert all(after[name] == builds[name] + 1 for name in app.screen.shown_charts)
-            await pilot.pause(0.3)
-            assert _builds(app) == after
+            after = await _settle(pilot, app)
+            assert app.lab.k == k + 1 and len(engine_calls) == calls + 1 and f"step {k + 1} " in app.status
+            shown = app.screen.shown_charts
+            assert shown and all(after[name] == builds[name] + 1 for name in shown)
+            for _ in range(QUIET_PAUSES):
+                await pilot.pause()
+            assert _builds(app) == after and app.lab.k == k + 1 and len(engine_calls) == calls + 1
+            assert len(ticks) == woken
     run(go())
 
 
-def test_fast_chart_drawing_matches_plotext():
+def test_fast_chart_drawing_matches_plotext(monkeypatch):
     """The charts rasterise their series themselves (tui/charts.py: raster_series); the result
-    must be exactly what plotext draws from the same lines, in colour and in NO_COLOR."""
+    must be exactly what plotext draws from the same lines, in colour and in NO_COLOR.
+
+    The runs are advanced with Lab.step (one key press at the end draws every chart once): the
+    same lines as pressing n that often, without a full redraw per step."""
+    from tui import charts
     from tui.charts import Chart
+
+    rastered = []
+    real_raster = charts.raster_series
+
+    def counting_raster(series, plan):
+        rastered.append(series)
+        return real_raster(series, plan)
+
+    monkeypatch.setattr(charts, "raster_series", counting_raster)
 
     def styled(text):
         per = [None] * len(text.plain)
@@ -317,29 +378,40 @@ def test_fast_chart_drawing_matches_plotext():
                 per[i] = str(span.style)
         return text.plain, per
 
-    async def go(settings, keys, size, mono):
+    async def go(settings, script, size):
         app = DescentApp(settings, autorun=False)
         async with app.run_test(size=size) as pilot:
-            await pilot.press(*keys)
+            for item in script:
+                if isinstance(item, int):
+                    app.lab.step(item)
+                else:
+                    await pilot.press(item)
+            await pilot.press("n")  # the last step, drawn
             await pilot.pause()
-            charts = [c for c in app.screen.query(Chart) if c.display]
-            assert charts
-            for chart in charts:
+            charts_shown = [c for c in app.screen.query(Chart) if c.display]
+            assert charts_shown
+            for chart in charts_shown:
+                assert chart.lines, chart.id
                 w, h = chart.size.width, chart.size.height
-                fast = chart._build(w, h, mono, fast=True)
-                assert chart._fast_ok, chart.id
-                assert styled(fast) == styled(chart._build(w, h, mono, fast=False)), chart.id
+                for mono in (False, True):
+                    del rastered[:]
+                    fast = chart._build(w, h, mono, fast=True)
+                    assert chart._fast_ok and rastered, chart.id  # the fast path drew it
+                    del rastered[:]
+                    slow = chart._build(w, h, mono, fast=False)
+                    assert not rastered  # and this is plotext's own drawing
+                    assert styled(fast) == styled(slow), (chart.id, mono)
+                    assert len(set(styled(fast)[0]) - set(" \n")) > 10, chart.id  # something drawn
 
     cases = [
-        (None, ["n"] * 30, (160, 48)),
-        (None, ["c"] + ["n"] * 40, (160, 48)),
-        (None, ["n"] * 20 + ["L"] + ["n"] * 10, (80, 24)),
-        (NOTES_GD, ["l"] + ["n"] * 12, (160, 48)),
-        (Settings("rosenbrock", "adam", rule_params={"lr": 1e-2}), ["n"] * 300, (110, 32)),
+        (None, [29], (160, 48)),  # the lab: every chart, one run
+        (None, ["c", 39], (160, 48)),  # compare: several runs per chart
+        (None, [20, "L", 9], (80, 24)),  # a ghost, the small layout
+        (NOTES_GD, ["l", 11], (160, 48)),  # a run that diverges at step 12
+        (Settings("rosenbrock", "adam", rule_params={"lr": 1e-2}), [299], (110, 32)),  # decimated
     ]
-    for settings, keys, size in cases:
-        for mono in (False, True):
-            run(go(settings, keys, size, mono))
+    for settings, script, size in cases:
+        run(go(settings, script, size))
 
 
 def test_problem_switch_drops_the_ghost():
