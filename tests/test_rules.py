@@ -20,6 +20,8 @@ from reference import make_reference, reference_trajectory
 H_TINY = np.array([2.0, 0.5])
 W0_TINY = np.array([1.0, -2.0])
 ALL_RULES = sorted(RULES)
+#: one ulp of 1.0: a correctly rounded operation errs by at most EPS/2 relative
+EPS = np.finfo(float).eps
 
 
 def tiny_grad(w):
@@ -210,9 +212,57 @@ def test_default_hyper_parameters_follow_the_note_and_torch():
     assert d["adagrad"]["eps"] == 1e-10
 
 
+#: a gradient sequence made up by hand (the rule's update takes g as given: no problem needed)
+HAND_GRADS = [np.array(g) for g in ([2.0, -1.0], [1.6, -0.95], [-0.5, 3.0], [0.25, 0.125], [4.0, -8.0])]
+
+
+def note_gdm_steps(b, lr, grads, w0):
+    """The note's GDM as its runGDM writes it: s starts at the first gradient, s = (1 - b) s + b g."""
+    w, s, out = w0.copy(), None, [w0.copy()]
+    for g in grads:
+        if s is None:
+            s = g
+        s = (1 - b) * s + b * g
+        w = w - lr * s
+        out.append(w)
+    return np.array(out)
+
+
+def momentum_rule_steps(beta, lr, grads, w0):
+    rule = get_rule("momentum")
+    hp = rule.hparams({"beta": beta, "init": "first"})
+    w, state, out = w0.copy(), rule.init(w0, hp), [w0.copy()]
+    for g in grads:
+        d, state = rule.update(g, state, lr, hp, w)
+        w = w + d
+        out.append(w)
+    return np.array(out)
+
+
 def test_note_beta_maps_to_ewa_beta():
+    """The note's GDM with its beta b (the weight of the new gradient) is the momentum rule at
+    beta = note_momentum_beta(b) = 1 - b, step for step."""
     assert note_momentum_beta(0.6) == 0.4
-    assert 1 - note_momentum_beta(0.6) == 0.6
+    note = note_gdm_steps(0.6, 0.1, HAND_GRADS, W0_TINY)
+    # by hand: s1 = g0 = (2, -1); s2 = 0.4 (2, -1) + 0.6 (1.6, -0.95) = (1.76, -0.97)
+    close(note[1], [1 - 0.2, -2 + 0.1])
+    close(note[2], [0.8 - 0.176, -1.9 + 0.097])
+    # b >= 1/2: 1 - b is exact (Sterbenz) and so is 1 - (1 - b) = b, so the rule computes
+    # (1 - b) v + b g with the very same operands in the same order: equal to the last bit
+    for b in (0.6, 0.75, 0.5, 0.9):
+        assert np.array_equal(momentum_rule_steps(note_momentum_beta(b), 0.1, HAND_GRADS, W0_TINY),
+                              note_gdm_steps(b, 0.1, HAND_GRADS, W0_TINY)), b
+    # b < 1/2: 1 - fl(1 - b) differs from b by <= ulp(1 - b)/2 <= EPS/4; per step that and the two
+    # runs' own roundings (3 of EPS/2 each, of quantities <= G = max|g|) move s by <= 3.5 EPS G,
+    # contracted by (1 - b) per step: |ds| <= 3.5 EPS G / b; w adds lr |ds| per step. Safety 2.
+    b, lr, k = 0.1, 0.1, len(HAND_GRADS)
+    big_g = max(np.abs(g).max() for g in HAND_GRADS)
+    engine = momentum_rule_steps(note_momentum_beta(b), lr, HAND_GRADS, W0_TINY)
+    note = note_gdm_steps(b, lr, HAND_GRADS, W0_TINY)
+    w_scale = max(np.abs(engine).max(), np.abs(note).max())  # and each run rounds lr s and w - lr s
+    assert np.abs(engine - note).max() <= 2 * k * (lr * 3.5 * EPS * big_g / b + EPS * (lr * big_g + w_scale))
+    # and the mapping matters: the rule at beta = b (the note's number used as is) is another run
+    assert np.abs(momentum_rule_steps(0.6, 0.1, HAND_GRADS, W0_TINY) - note_gdm_steps(0.6, 0.1, HAND_GRADS, W0_TINY)).max() > 1e-3
 
 
 def test_unknown_rule_is_a_one_line_param_error():
@@ -280,8 +330,13 @@ def test_adam_first_step_is_lr_times_sign_of_g(g, lr, b1, b2, eps, rule):
     hp = r.hparams(values)
     w = np.linspace(-1, 1, g.size)
     d, _ = r.update(g, r.init(w, hp), lr, hp, w)
-    # |delta + lr sign(g)| = lr eps / (|g| + eps) exactly; allow a few ulps of round-off on top
-    tol = lr * (eps / np.abs(g) + 1e-13)
+    # exactly, |delta + lr sign(g)| = lr eps / (|g| + eps) <= lr eps / |g|. Round-off, relative to
+    # the step (<= lr): m-hat = ((1 - b1) g) / (1 - b1) two roundings (EPS), sqrt(v-hat) = sqrt of
+    # three roundings plus its own (1.25 EPS), + eps, the division and the product with lr
+    # (1.5 EPS): 3.75 EPS; up to 2 EPS more for each bias-correction factor 1 - beta^1 if it is
+    # not computed as exactly 1 - beta. Safety 2: 16 EPS (a missing correction is off by
+    # (1 - b1) / sqrt(1 - b2), a wrong eps placement by eps / |g|, far above it).
+    tol = lr * (eps / np.abs(g) + 16 * EPS)
     assert np.all(np.abs(d + lr * np.sign(g)) <= tol)
 
 
@@ -341,7 +396,17 @@ def test_updates_never_modify_their_inputs(rv, w, data):
 def test_ewa_momentum_equals_torch_momentum_with_scaled_lr(w0, lr, beta):
     ewa = run_rule("momentum", {"beta": beta, "init": "zero"}, w0, lr, n=8)
     torch_form = run_rule("sgd_momentum", {"momentum": beta}, w0, lr * (1 - beta), n=8)
-    np.testing.assert_allclose(ewa, torch_form, rtol=1e-9, atol=1e-9 * (1 + np.abs(w0).max()))
+    # The same map in exact arithmetic (v = (1 - beta) u). Round-off: per step each run rounds the
+    # gradient (1.5 w + sin 3w + 0.25: <= 2 EPS S), the average (1.5 EPS S) and the step and update
+    # (EPS S), S = max|w| + max|g| over both runs: <= 5 EPS S each, 10 EPS S between them. An error
+    # (dw, dv) grows per step by at most G = 4.5 in max-norm: dv' = beta dv + (1 - beta) g' dw with
+    # |g'| = |1.5 + 3 cos 3w| <= 4.5, dw' = dw - lr dv' with lr <= 0.3. After k steps:
+    # 10 EPS S (G^k - 1) / (G - 1); safety 2. (A wrong lr scaling is off by O(lr g), far above.)
+    k = np.arange(ewa.shape[0])[:, None]
+    scale = max(np.abs(ewa).max(), np.abs(torch_form).max())
+    scale += np.abs(property_grad(np.concatenate([ewa, torch_form]))).max()
+    tol = 2 * 10 * EPS * scale * (4.5**k - 1) / 3.5
+    assert np.all(np.abs(ewa - torch_form) <= tol)
 
 
 def test_every_rule_has_a_registered_lr_and_valid_metadata():
