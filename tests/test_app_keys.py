@@ -9,7 +9,6 @@ import pytest
 from descent_engine.rules import RULES, get_rule
 from descent_engine.run import Settings
 from descent_engine.schedules import SCHEDULES
-from descent_engine.problems import PROBLEMS
 from tui.app import DescentApp, lab_problems
 from tui.driver import SPEEDS
 from tui.lab import LabScreen
