@@ -161,6 +161,31 @@ def switch_schedule(settings: Settings, schedule: str, params: dict[str, Any] | 
     return new
 
 
+def fit_schedule(schedule: str, epochs: int, horizon: int) -> dict[str, Any]:
+    """The registry defaults of ``schedule`` (written for ``horizon`` epochs) stretched to ``epochs``.
+
+    By each knob's ``unit``: epoch counts scale by ``epochs / horizon`` (at least 1), per-epoch
+    rates by its inverse, per-epoch factors to the same total decay, so the schedule has the same
+    shape over the run as over the horizon. If the registry rejects the result: its defaults ({}).
+    """
+    sched = get_schedule(schedule)
+    s = epochs / horizon
+    out: dict[str, Any] = {}
+    for p in sched.params:
+        d = p.default
+        if p.unit == "epochs":
+            out[p.name] = (tuple(max(1, round(m * s)) for m in d) if p.kind == "ints" else max(1, round(d * s)))
+        elif p.unit == "rate":
+            out[p.name] = d / s
+        elif p.unit == "factor":
+            out[p.name] = d ** (1 / s)
+    try:
+        sched.hparams(out)
+    except ParamError:
+        return {}
+    return out
+
+
 def owner_params(settings: Settings, kind: str):
     """The ParamSet of the settings' rule, schedule or problem."""
     if kind == "rule":

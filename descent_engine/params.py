@@ -28,6 +28,7 @@ class Param:
     multiple_of: an int (or each item of "ints") must be a multiple of this.
     words: literal words accepted as they are besides the numbers (e.g. ``("auto",)``).
     none_text: set when ``None`` is a valid value (the default "not given"); what ``None`` means.
+    unit: for schedule knobs, "epochs", "rate" or "factor" (how the knob stretches with the run).
     """
 
     name: str
@@ -45,6 +46,10 @@ class Param:
     multiple_of: int | None = None
     words: tuple[str, ...] = ()
     none_text: str = ""
+    #: what a schedule knob measures, so a schedule can be stretched to another run length
+    #: (:func:`descent_engine.adjust.fit_schedule`): "epochs" (a count or list of epochs), "rate"
+    #: (per epoch: scales inversely), "factor" (a per-epoch factor: its power scales inversely)
+    unit: str = ""
 
     @property
     def flag(self) -> str:

@@ -100,7 +100,7 @@ def _warmup(e, hp):
     return s + (1.0 - s) * np.minimum(e, w) / w
 
 
-_DECAY = Param("decay", 0.01, "decay rate k", low=0.0, high=1e3, symbol="k")
+_DECAY = Param("decay", 0.01, "decay rate k", low=0.0, high=1e3, symbol="k", unit="rate")
 
 SCHEDULES: Registry[Schedule] = Registry("schedule")
 
@@ -115,13 +115,14 @@ _register(Schedule("exponential", "exponential decay", ParamSet((_DECAY,)), _exp
                    "eta = eta0 exp(-k epoch)"))
 _register(Schedule(
     "polynomial", "the note's polynomial decay",
-    ParamSet((Param("base", 0.95, "per-epoch factor (the note's 0.95)", low=0.0, low_open=True, high=1.0),)),
+    ParamSet((Param("base", 0.95, "per-epoch factor (the note's 0.95)", low=0.0, low_open=True, high=1.0,
+                    unit="factor"),)),
     _polynomial, "eta = base^epoch eta0",
 ))
 _register(Schedule(
     "staircase", "staircase (piecewise constant)",
     ParamSet((
-        Param("milestones", (50, 100), "epochs at which the rate changes", kind="ints", low=1),
+        Param("milestones", (50, 100), "epochs at which the rate changes", kind="ints", low=1, unit="epochs"),
         Param("factors", (0.5, 0.1), "eta/eta0 from each milestone on", kind="floats", low=0.0, low_open=True,
               high=1.0),
     )),
@@ -135,7 +136,8 @@ _register(Schedule(
 _register(Schedule(
     "cosine", "cosine annealing",
     ParamSet((
-        Param("period", 100, "epochs to anneal over (then flat)", kind="int", low=1, high=10**9, scale="log"),
+        Param("period", 100, "epochs to anneal over (then flat)", kind="int", low=1, high=10**9, scale="log",
+              unit="epochs"),
         Param("min_factor", 0.0, "eta_min / eta0", low=0.0, high=1.0),
     )),
     _cosine, "eta = eta0 (m + (1-m)(1 + cos(pi min(epoch,T)/T))/2)",
@@ -143,7 +145,8 @@ _register(Schedule(
 _register(Schedule(
     "warmup", "linear warm-up",
     ParamSet((
-        Param("warmup_epochs", 10, "epochs to reach eta0", kind="int", low=1, high=10**9, scale="log"),
+        Param("warmup_epochs", 10, "epochs to reach eta0", kind="int", low=1, high=10**9, scale="log",
+              unit="epochs"),
         Param("start_factor", 0.1, "eta/eta0 at epoch 0", low=0.0, low_open=True, high=1.0),
     )),
     _warmup, "eta = eta0 (s + (1-s) min(epoch, W)/W)", monotone=False,

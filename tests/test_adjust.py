@@ -167,3 +167,20 @@ def test_the_notes_comparison_preset_is_the_two_note_runs():
     runs = PRESETS["notes-compare"].compare_set()
     assert runs == [PRESETS["notes-gd"].settings, PRESETS["notes-gdm"].settings]
     assert PRESETS["notes-gdm"].compare_set() == [PRESETS["notes-gdm"].settings]
+
+
+@pytest.mark.parametrize("schedule, epochs, expected", [
+    ("cosine", 20, {"period": 20, "min_factor": None}),       # 100 epochs -> 20
+    ("warmup", 20, {"warmup_epochs": 2}),                     # 10 of 100 -> 2 of 20
+    ("staircase", 10, {"milestones": (5, 10)}),               # 50, 100 of 100 -> 5, 10 of 10
+    ("epoch", 50, {"decay": 0.02}),                           # a rate per epoch: twice as fast
+    ("polynomial", 50, {"base": 0.95 ** 2}),                  # the same total decay 0.95^100
+    ("constant", 7, {}),
+])
+def test_fit_schedule_stretches_by_each_knobs_unit(schedule, epochs, expected):
+    fitted = adjust.fit_schedule(schedule, epochs, 100)
+    for name, value in expected.items():
+        if value is None:
+            assert name not in fitted  # a factor of eta0, not of time: left at its default
+        else:
+            assert fitted[name] == pytest.approx(value, rel=1e-12)

@@ -179,31 +179,8 @@ def note_lr(rule: str) -> float:
 
 
 def fit_schedule(schedule: str, epochs: int) -> dict[str, Any]:
-    """Registry defaults for ``schedule`` stretched from :data:`SCHEDULE_HORIZON` epochs to ``epochs``.
-
-    Epoch counts (milestones, period, warm-up) scale by ``epochs / horizon``, per-epoch rates
-    (``decay``) by its inverse and the polynomial ``base`` to the same total decay, so each
-    schedule has the same shape over the run as over the horizon. Anything the registry rejects
-    falls back to its defaults.
-    """
-    sched = get_schedule(schedule)
-    s = epochs / SCHEDULE_HORIZON
-    out: dict[str, Any] = {}
-    for p in sched.params:
-        d = p.default
-        if p.name == "milestones":
-            out[p.name] = tuple(max(1, round(m * s)) for m in d)
-        elif p.name in ("period", "warmup_epochs"):
-            out[p.name] = max(1, round(d * s))
-        elif p.name == "decay":
-            out[p.name] = d / s
-        elif p.name == "base":
-            out[p.name] = d ** (1 / s)
-    try:
-        sched.hparams(out)
-    except ParamError:
-        return {}
-    return out
+    """Registry defaults for ``schedule`` stretched from :data:`SCHEDULE_HORIZON` epochs to ``epochs``."""
+    return adjust.fit_schedule(schedule, epochs, SCHEDULE_HORIZON)
 
 
 def with_schedule(config: TrainConfig, schedule: str) -> TrainConfig:
