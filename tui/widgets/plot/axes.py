@@ -44,10 +44,18 @@ def _strip_zeros(s: str) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
+def _last_digit(step: float) -> int:
+    """The power of ten of the step's last significant digit (5e12 -> 12, 0.25 -> -2)."""
+    k = _exponent(step)
+    while k > -300 and abs(step / 10.0 ** k - round(step / 10.0 ** k)) > 1e-6:
+        k -= 1
+    return k
+
+
 def tick_labels(values: list[float], step: float) -> list[str]:
     """Labels for ticks ``step`` apart: plain (``0.5``, ``100``, ``2500``) while every label has
-    at most :data:`MAX_PLAIN` characters, else ``1e13`` / ``-1.5e12`` (digits the step needs)."""
-    e = _exponent(step)
+    at most :data:`MAX_PLAIN` characters, else ``1e13`` / ``-1.5e12`` (the digits the step needs)."""
+    e = _last_digit(step)
     decimals = max(0, -e)
     plain = [_strip_zeros(f"{v:.{decimals}f}") for v in values]
     plain = ["0" if p in ("-0", "") else p for p in plain]
@@ -64,15 +72,30 @@ def tick_labels(values: list[float], step: float) -> list[str]:
     return out
 
 
+def short(v: float) -> str:
+    """``v`` in three significant digits at most (``0.25``, ``1.5e12``)."""
+    text = f"{v:.3g}"
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return f"{_strip_zeros(mantissa)}e{int(exp)}"
+    return text
+
+
 def ticks(lo: float, hi: float, max_ticks: int, integer: bool = False) -> tuple[list[float], list[str]]:
     """Tick positions inside ``[lo, hi]`` and their labels (never empty, never duplicated)."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo], tick_labels([lo], abs(lo) or 1.0)
+        return [lo], [short(lo)]
     step = tick_step(lo, hi, max_ticks, integer)
     first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
     ks = list(range(first, last + 1))
+    if len(ks) < 2 and not integer:  # a short axis: the next denser step, up to twice as many
+        denser = tick_step(lo, hi, 2 * max_ticks - 1)
+        if denser < step:
+            step = denser
+            first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+            ks = list(range(first, last + 1))
     if not ks:  # an integer axis shorter than one: its lower end, labelled as it is
-        return [lo], tick_labels([lo], tick_step(lo, hi, 2))
+        return [lo], [short(lo)]
     values = [k * step for k in ks]
     labels = tick_labels(values, step)
     return [min(max(v, lo), hi) for v in values], labels

@@ -87,6 +87,8 @@ class Chart(RowStrips, PlotextPlot):
         self.builds = 0
         #: False once plotext laid a canvas out otherwise than :func:`fastpath.plan` said
         self._fast_ok = True
+        #: draw through :mod:`.fastpath` (False: plain plotext, the same picture, slower)
+        self.use_fast_path = True
 
     # -- public -----------------------------------------------------------------------------------
     def show(self, lines: Sequence[Line], *, xlim=None, ylim=None, hlines=(), vlines=(),
@@ -127,6 +129,11 @@ class Chart(RowStrips, PlotextPlot):
     @property
     def lines(self) -> tuple[Line, ...]:
         return self._lines
+
+    @property
+    def limits(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        """The x and y limits drawn (given, or from the lines that did not diverge)."""
+        return _tuple_or_none(self._opts.get("xlim")), _tuple_or_none(self._opts.get("ylim"))
 
     @property
     def legend(self) -> str:
@@ -226,14 +233,14 @@ class Chart(RowStrips, PlotextPlot):
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
         mono = self._mono()
-        cache_key = (self._data_key, width, height, mono, self.app.theme, self.theme)
+        cache_key = (self._data_key, width, height, mono, self.app.theme, self.theme, self.use_fast_path)
         if cache_key == self._cache_key and self._cache is not None:
             return self._cache
         self._rows = None
         if width < 8 or height < 4 or not self._lines:
             text = Text("")  # nothing to plot yet: skip a ~15 ms plotext build of an empty frame
         else:
-            text = self._build(width, height, mono)
+            text = self._build(width, height, mono, fast=self.use_fast_path)
         self._cache_key, self._cache = cache_key, text
         #: a comparable key per row of the cached Text (None: rows unknown) and its size
         self._cache_rows, self._cache_size = self._rows, (width, height)
@@ -243,7 +250,7 @@ class Chart(RowStrips, PlotextPlot):
         """Set round, compact ticks on both axes; returns the y labels (their width sets the
         canvas width)."""
         rows = height - 3 - lowbar  # the canvas: below it an axis and a row of x labels
-        ys, ylabels = ticks(ylim[0], ylim[1], max_ticks(rows, 2, 7))
+        ys, ylabels = ticks(ylim[0], ylim[1], max_ticks(rows, 3, 7))
         cols = width - 2 - max(len(s) for s in ylabels)
         integer = self.integer_x if self.integer_x is not None else is_integer_axis(self.xlabel)
         xs, xlabels = ticks(xlim[0], xlim[1], max_ticks(cols, 10, 6), integer)

@@ -78,8 +78,15 @@ class Landscape(RowStrips, Widget):
         self.builds = 0
 
     def on_resize(self) -> None:
-        _plain, key = band_key(self.size.width - 6 - len(self._base_title))
-        title = f"{self._base_title}  {key}" if key else self._base_title
+        """The title with the bands' key: after the whole title where it fits, else after the
+        title's first word (the key matters more than the rest), else the title alone."""
+        room = self.size.width - 6
+        title = self._base_title
+        for head in (self._base_title, self._base_title.split("  ")[0].split(" ")[0]):
+            _plain, key = band_key(room - len(head) - 2)
+            if key:
+                title = f"{head}  {key}" if head else key
+                break
         if title != self.border_title:
             self.border_title = title
 
