@@ -139,6 +139,6 @@ def test_landscape_title_keys_its_bands():
     assert "log10(L−L*)" in title and "low" in title and "high" in title
     assert BAND_CHARS in title  # the characters in order, low to high
     view = Landscape("Landscape  ★ w*  ○ start  ● now")
-    _plain, title, *_ = render(view, show, size=(34, 12))
+    _plain, title, *_ = render(view, show, size=(40, 12))
     title = Text.from_markup(title).plain  # no room for the words: the ramp after "Landscape"
     assert title.startswith("Landscape") and "low" in title and "○ start" not in title
