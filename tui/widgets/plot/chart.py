@@ -23,7 +23,7 @@ from textual_plotext import PlotextPlot
 
 from . import fastpath
 from .axes import is_integer_axis, max_ticks, ticks
-from .legend import glyph, legend_markup
+from .legend import glyph, legend_markup, markup_colour
 from .line import Line, _clip_x, _fingerprint, _finite_range, data_limits, decimate, diverged, stable_limits
 from .strips import RowStrips, refresh_changed_rows
 
@@ -223,8 +223,13 @@ class Chart(RowStrips, PlotextPlot):
             return
         self._legend_key = key
         looks = {id(ln): (c, m) for ln, c, m in self._looks(mono)}
-        entries = [(glyph(looks[id(ln)][1], ln.kind != "scatter", mono), ln.label, looks[id(ln)][0])
-                   for ln in self._lines if ln.label]
+        entries = []
+        for ln in self._lines:
+            if ln.label:
+                colour, marker = looks[id(ln)]
+                style = fastpath.colour_style(colour)
+                entries.append((glyph(marker, ln.kind != "scatter", mono), ln.label,
+                                markup_colour(style.color if style is not None else None)))
         text = legend_markup(entries, width - 4) if width else ""
         if text != (self.border_subtitle or ""):  # setting it repaints the whole widget
             self.border_subtitle = text

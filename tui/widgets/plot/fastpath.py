@@ -224,6 +224,11 @@ def _colour_style(fg: Any) -> Style | None:
     return style
 
 
+def colour_style(fg: Any) -> Style | None:
+    """A plotext colour (name, 0-255 or RGB) as the Rich style the chart draws it in."""
+    return _colour_style(fg)
+
+
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 

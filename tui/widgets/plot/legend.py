@@ -9,27 +9,23 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from rich.color import Color, ColorParseError
 from textual.markup import escape
 
 #: what a plotext marker looks like in one character of text
 MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "hd": "▞", "fhd": "▞", "sd": "█"}
-#: plotext colour names that Rich spells otherwise
-_RICH_NAMES = {"orange": "dark_orange", "gray": "grey50", "grey": "grey50"}
+_ANSI = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 
 
-def rich_colour(color: Any) -> str | None:
-    """A plotext colour (name, 0-255 or an RGB tuple) as a Rich colour name, or None."""
-    if isinstance(color, int):
-        return f"color({color})"
-    if isinstance(color, (tuple, list)) and len(color) == 3:
-        return "rgb({},{},{})".format(*color)
-    name = _RICH_NAMES.get(str(color), str(color))
-    try:
-        Color.parse(name)
-    except ColorParseError:
+def markup_colour(color: Any) -> str | None:
+    """A Rich colour (as the chart draws a series) in Textual markup: ANSI colours by name (so
+    they follow the theme as the plot's do), others as hex."""
+    if color is None:
         return None
-    return name
+    if color.number is not None and color.number < 16:
+        n = color.number
+        return f"ansi_{_ANSI[n]}" if n < 8 else f"ansi_bright_{_ANSI[n - 8]}"
+    r, g, b = color.get_truecolor()
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def glyph(marker: str, joined: bool, mono: bool) -> str:
@@ -40,7 +36,8 @@ def glyph(marker: str, joined: bool, mono: bool) -> str:
 
 
 def legend_markup(entries: Sequence[tuple[str, str, Any]], width: int) -> str:
-    """``entries`` (glyph, label, colour) as border markup of at most ``width`` cells, or ""."""
+    """``entries`` (glyph, label, colour in markup) as border markup of at most ``width`` cells,
+    or ""."""
     if not entries or width < 6:
         return ""
     longest = max(len(label) for _g, label, _c in entries)
@@ -52,8 +49,7 @@ def legend_markup(entries: Sequence[tuple[str, str, Any]], width: int) -> str:
             if len(sep.join(f"{g} {label}" for g, label, _c in parts)) <= width:
                 out = []
                 for g, label, c in parts:
-                    name = rich_colour(c) if c is not None else None
-                    mark = f"[{name}]{escape(g)}[/]" if name else escape(g)
+                    mark = f"[{c}]{escape(g)}[/]" if c else escape(g)
                     out.append(f"{mark} {escape(label)}")
                 return sep.join(out)
     return ""
