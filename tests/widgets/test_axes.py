@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -66,3 +68,11 @@ def test_ticks_are_inside_distinct_round_and_short(lo, span, n, integer):
         assert all(abs(v - round(v)) <= 1e-9 * span for v in values)  # clamped into [lo, hi] at most
     # short: at most 6 characters plain; scientific with a sign and two exponent digits at most 9
     assert all(len(label) <= 9 for label in labels), labels
+
+
+def test_data_limits_of_one_value_are_ordered():
+    from tui.widgets.plot import data_limits
+
+    assert data_limits([np.array([-2.0, -2.0])]) == (-3.0, -1.0)
+    assert data_limits([np.array([4.0, np.nan])]) == (2.0, 6.0)
+    assert data_limits([np.array([np.inf])]) == (-1.0, 1.0)

@@ -69,14 +69,14 @@ def _finite_range(arrays: Iterable) -> tuple[float, float] | None:
 
 
 def data_limits(arrays: Iterable) -> tuple[float, float]:
-    """The finite min and max of ``arrays``; a single value v gives (v/2, 3v/2), none (-1, 1)
-    (plotext's own rule, so a chart looks the same whoever sets the limits)."""
+    """The finite min and max of ``arrays``; a single value v gives v/2 and 3v/2 (in order),
+    none (-1, 1): plotext's own rule, so a chart looks the same whoever sets the limits."""
     r = _finite_range(arrays)
     if r is None:
         return (-1.0, 1.0)
     lo, hi = r
     if lo == hi:
-        return (0.5 * lo, 1.5 * lo) if lo != 0 else (-1.0, 1.0)
+        return tuple(sorted((0.5 * lo, 1.5 * lo))) if lo != 0 else (-1.0, 1.0)  # type: ignore[return-value]
     return (lo, hi)
 
 
