@@ -1,0 +1,248 @@
+"""The landscape: the loss over the problem's bounds as contour bands, trajectories on top.
+
+The bands are log10(L − L*) in nine steps from the 1st to the 99th percentile of the grid, low
+to high; each band has a character (:data:`BAND_CHARS`, readable in monochrome) and a colour
+(:data:`BAND_COLORS`, dark to light). The title carries the key (:func:`band_key`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from rich.text import Text
+from textual.widget import Widget
+
+from .line import _fingerprint, decimate
+from .strips import RowStrips, refresh_changed_rows
+
+#: characters of the contour lines, low loss to high (distinct without colour)
+BAND_CHARS = "·∙:-=+*#%"
+BAND_COLORS = ("#1f4e79", "#21618c", "#2874a6", "#2e86c1", "#3498db", "#5dade2", "#85c1e9", "#aed6f1", "#d6eaf8")
+#: a live path's mark per run when there is no colour (none of them is a contour character)
+PATH_MARKS = ("•", "×", "▪", "◆")
+_RICH_PALETTE = ("bright_cyan", "dark_orange", "bright_green", "bright_magenta")
+#: the key's words, longest first (the first that fits the title is shown)
+_KEY_FORMS = ("bands log10(L−L*): low {ramp} high", "log10(L−L*) low {ramp} high", "low {ramp} high")
+
+
+def band_key(width: int) -> tuple[str, str]:
+    """The bands' key in at most ``width`` cells, as (plain text, markup with each band
+    character in its colour); ("", "") when none fits."""
+    for form in _KEY_FORMS:
+        plain = form.format(ramp=BAND_CHARS)
+        if len(plain) <= width:
+            ramp = "".join(f"[{c}]{ch}[/]" for ch, c in zip(BAND_CHARS, BAND_COLORS))
+            return plain, form.format(ramp=ramp)
+    return "", ""
+
+
+@dataclass(frozen=True)
+class Path:
+    """One trajectory on the landscape: w0 and w1 over the steps."""
+
+    w0: np.ndarray
+    w1: np.ndarray
+    label: str = ""
+    color: str = "auto"
+    dim: bool = False
+
+
+class Landscape(RowStrips, Widget):
+    """The loss over the problem's bounds as contour bands, trajectories on top, ★ at w*.
+
+    ``set_problem`` gives the loss on a grid (called once per problem and size, cached);
+    ``show`` redraws the paths only when they changed. One character per cell: a contour cell
+    shows its band's character (so bands read in monochrome too), a path cell ``•`` (ghost
+    ``∘``), the current point ``●``, the start ``○``, the optimum ``★``. The title ends with
+    the bands' key where it fits.
+    """
+
+    def __init__(self, title: str = "", *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._base_title = title
+        self.border_title = title
+        self._problem_key: object = None
+        self._loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+        self._bounds = ((0.0, 1.0), (0.0, 1.0))
+        self._star: tuple[float, float] | None = None
+        self._loss_star = 0.0
+        self._paths: tuple[Path, ...] = ()
+        self._paths_key: object = None
+        self._bands_key: object = None
+        self._bands: list[list[tuple[str, str | None]]] = []
+        self._cache_key: object = None
+        self._cache: Text | None = None
+        self.builds = 0
+
+    def on_resize(self) -> None:
+        """The title with the bands' key: after the whole title where it fits, else after the
+        title's first word (the key matters more than the rest), else the title alone."""
+        room = self.size.width - 6
+        title = self._base_title
+        for head in (self._base_title, self._base_title.split("  ")[0].split(" ")[0]):
+            _plain, key = band_key(room - len(head) - 2)
+            if key:
+                title = f"{head}  {key}" if head else key
+                break
+        if title != self.border_title:
+            self.border_title = title
+
+    def set_problem(self, key: object, loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    bounds, w_star, loss_star: float = 0.0) -> None:
+        if key == self._problem_key:
+            return
+        self._problem_key = key
+        self._loss_grid = loss_grid
+        self._bounds = (tuple(map(float, bounds[0])), tuple(map(float, bounds[1])))
+        self._star = (float(w_star[0]), float(w_star[1]))
+        self._loss_star = float(loss_star)
+        self.refresh()
+
+    def show(self, paths: Sequence[Path], key: object = None) -> None:
+        paths = tuple(paths)
+        pkey = (tuple((_fingerprint(p.w0), _fingerprint(p.w1), p.label, p.color, p.dim) for p in paths), key)
+        if pkey == self._paths_key:
+            return
+        self._paths_key = pkey
+        self._paths = paths
+        refresh_changed_rows(self)
+
+    # -- geometry ---------------------------------------------------------------------------------
+    def _cells(self, w0: np.ndarray, w1: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        (x0, x1), (y0, y1) = self._bounds
+        cx = np.floor((np.asarray(w0, float) - x0) / (x1 - x0) * width)
+        cy = np.floor((y1 - np.asarray(w1, float)) / (y1 - y0) * height)
+        return cx, cy
+
+    def _compute_bands(self, width: int, height: int) -> None:
+        key = (self._problem_key, width, height)
+        if key == self._bands_key:
+            return
+        self._bands_key = key
+        (x0, x1), (y0, y1) = self._bounds
+        xs = x0 + (np.arange(width) + 0.5) / width * (x1 - x0)
+        ys = y1 - (np.arange(height) + 0.5) / height * (y1 - y0)
+        W0, W1 = np.meshgrid(xs, ys)
+        with np.errstate(all="ignore"):
+            z = np.asarray(self._loss_grid(W0, W1), dtype=float) - self._loss_star  # type: ignore[misc]
+            z = np.log10(np.maximum(z, 1e-300))
+        finite = np.isfinite(z)
+        nb = len(BAND_CHARS)
+        if finite.any():
+            lo, hi = np.nanpercentile(z[finite], 1), np.nanpercentile(z[finite], 99)
+            band = np.clip(((z - lo) / max(hi - lo, 1e-12) * nb).astype(int), 0, nb - 1)
+        else:
+            band = np.zeros_like(z, dtype=int)
+        # a cell is on a contour where its band differs from the neighbour right of or below it
+        edge = np.zeros_like(band, dtype=bool)
+        edge[:, :-1] |= band[:, :-1] != band[:, 1:]
+        edge[:-1, :] |= band[:-1, :] != band[1:, :]
+        self._bands = [
+            [(BAND_CHARS[b], BAND_COLORS[b]) if e else (" ", None) for b, e in zip(brow, erow)]
+            for brow, erow in zip(band.tolist(), edge.tolist())
+        ]
+
+    # -- rendering --------------------------------------------------------------------------------
+    def render(self) -> Text:
+        width, height = self.size.width, self.size.height
+        mono = bool(getattr(self.app, "no_color", False))
+        key = (self._problem_key, self._paths_key, width, height, mono)
+        if key == self._cache_key and self._cache is not None:
+            return self._cache
+        self._cache_key = key
+        if width < 4 or height < 2 or self._loss_grid is None:
+            self._cache = Text("")
+            self._cache_rows = None
+            return self._cache
+        self.builds += 1
+        self._compute_bands(width, height)
+        grid = [row[:] for row in self._bands]
+        colour_index = 0
+        live_index = 0
+        for p in sorted(self._paths, key=lambda p: not p.dim):
+            if p.dim:
+                color, dot = "grey50", "∘"
+            else:
+                # without colour, runs differ by their mark (PATH_MARKS, shown in the legend)
+                dot = PATH_MARKS[live_index % len(PATH_MARKS)] if mono else "•"
+                live_index += 1
+                if p.color == "auto":
+                    color = _RICH_PALETTE[colour_index % len(_RICH_PALETTE)]
+                    colour_index += 1
+                else:
+                    color = p.color
+            x, y = decimate(p.w0, p.w1, 4 * width)
+            if x.shape[0] == 0:
+                continue
+            cx, cy = self._cells(x, y, width, height)
+            cx, cy = _densify(cx, cy, width, height)
+            inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+            for i, j in zip(cy[inside].astype(int).tolist(), cx[inside].astype(int).tolist()):
+                grid[i][j] = (dot, color)
+            if not p.dim:
+                for (px, py), mark in (((x[0], y[0]), "○"), ((x[-1], y[-1]), "●")):
+                    c0, c1 = self._cells(np.array([px]), np.array([py]), width, height)
+                    if 0 <= c0[0] < width and 0 <= c1[0] < height:
+                        grid[int(c1[0])][int(c0[0])] = (mark, color)
+        if self._star is not None:
+            c0, c1 = self._cells(np.array([self._star[0]]), np.array([self._star[1]]), width, height)
+            if 0 <= c0[0] < width and 0 <= c1[0] < height:
+                grid[int(c1[0])][int(c0[0])] = ("★", "bold yellow")
+        text = Text(no_wrap=True, overflow="crop")
+        for r, row in enumerate(grid):
+            if r:
+                text.append("\n")
+            run_chars: list[str] = []
+            run_style = row[0][1]
+            for ch, st in row:
+                if st != run_style:
+                    text.append("".join(run_chars), style=run_style)
+                    run_chars, run_style = [], st
+                run_chars.append(ch)
+            text.append("".join(run_chars), style=run_style)
+        self._cache = text
+        self._cache_rows, self._cache_size = [_grid_row(row) for row in grid], (width, height)
+        return text
+
+
+def _grid_row(row: list[tuple[str, str | None]]) -> tuple[str, tuple]:
+    """A landscape row as ``(line, runs)``: its characters and one run per style."""
+    runs = []
+    start = 0
+    for i in range(1, len(row) + 1):
+        if i == len(row) or row[i][1] != row[start][1]:
+            if row[start][1] is not None:
+                runs.append((start, i, row[start][1]))
+            start = i
+    return "".join(ch for ch, _ in row), tuple(runs)
+
+
+def _densify(cx: np.ndarray, cy: np.ndarray, width: int | None = None, height: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the cells between consecutive points so a path reads as a line, not dots.
+
+    With the canvas size, only steps between two points inside it are filled: a diverged run's
+    points outside the bounds are dropped, never drawn as a line along the edge or across.
+    """
+    ok = np.isfinite(cx) & np.isfinite(cy)
+    if width is not None and height is not None:
+        ok &= (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
+    if cx.shape[0] < 2:
+        return cx[ok], cy[ok]
+    pair = ok[:-1] & ok[1:]  # a segment is filled only when both its ends are kept
+    cx, cy = np.where(ok, cx, 0.0), np.where(ok, cy, 0.0)
+    gaps = np.maximum(np.abs(np.diff(cx)), np.abs(np.diff(cy))).astype(int)
+    gaps = np.minimum(gaps, 400)
+    reps = np.where(pair, np.maximum(gaps, 1), 0)
+    if reps.sum() >= 20000:
+        return cx[ok], cy[ok]
+    t = np.concatenate([np.arange(r) / r for r in reps.tolist()]) if reps.sum() else np.zeros(0)
+    idx = np.repeat(np.arange(cx.shape[0] - 1), reps)
+    xs = cx[idx] + (cx[idx + 1] - cx[idx]) * t
+    ys = cy[idx] + (cy[idx + 1] - cy[idx]) * t
+    xs, ys = np.floor(xs + 0.5), np.floor(ys + 0.5)
+    # the single points no segment covers (a lone point inside between two outside)
+    return np.concatenate([xs, cx[ok]]), np.concatenate([ys, cy[ok]])

@@ -1,0 +1,130 @@
+"""The only module that touches Textual internals: a row strip cache for the chart widgets.
+
+:class:`RowStrips` paints from cached rows (``(line, runs)``, runs ``(start, end, style)``); it
+uses Textual's ``_dirty_regions`` and the active app's console to compose a span's style as
+Textual does. :func:`refresh_changed_rows` repaints only the rows that changed. Without those
+internals, it falls back to Textual's own ``render_line``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+class RowStrips:
+    """``render_line`` straight from the cached rows: one Strip per row, rebuilt only when the row
+    changed.
+
+    Textual would turn the whole chart Text into strips (``Content.from_rich_text`` and a wrap
+    pass) on every repaint, even of one row: measured, that cost as much as building the chart
+    and sat in the screen's paint, where a key press waits for it. Rows are ``(line, runs)``
+    with runs ``(start, end, style)``; styles are composed once onto the widget's visual style,
+    as Textual does for a Text span.
+    """
+
+    _cache_rows: list | None = None
+
+    def render_line(self, y: int) -> Strip:
+        self.render()  # type: ignore[attr-defined]  # the cached build (a no-op when nothing changed)
+        rows = self._cache_rows
+        dirty = getattr(self, "_dirty_regions", None)
+        if rows is None or dirty is None:
+            return super().render_line(y)  # type: ignore[misc]
+        dirty.clear()
+        size = self.size  # type: ignore[attr-defined]
+        if not 0 <= y < len(rows):
+            return Strip.blank(size.width, self.visual_style.rich_style)  # type: ignore[attr-defined]
+        base = self.visual_style  # type: ignore[attr-defined]
+        strips = getattr(self, "_strips", None)
+        if strips is None or strips[0] is not rows or strips[1] is not base or strips[2] != size.width:
+            old = strips[3] if strips is not None and strips[1] is base else {}
+            strips = self._strips = (rows, base, size.width, {}, old)
+        made, old = strips[3], strips[4]
+        key = (y, rows[y])
+        strip = made.get(key)
+        if strip is None:
+            strip = old.get(key)
+            if strip is None:
+                strip = _row_strip(rows[y], base, size.width, y)
+            made[key] = strip
+        return strip
+
+
+_SPAN_STYLES: dict = {}
+
+
+def _row_strip(row: tuple, base: Any, width: int, y: int) -> Strip:
+    """One row as Textual's own Text path would give it: the same segments and the same styles
+    (with the ``offset`` meta that text selection uses)."""
+    line, runs = row
+    segments: list[Segment] = []
+    pos = 0
+    for start, end, style in runs:
+        if start > pos:
+            segments.append(Segment(line[pos:start], base.rich_style_with_offset(pos, y)))
+        segments.append(Segment(line[start:end], _compose(base, style).rich_style_with_offset(start, y)))
+        pos = end
+    if pos < len(line):
+        segments.append(Segment(line[pos:], base.rich_style_with_offset(pos, y)))
+    strip = Strip(segments)
+    return strip.crop(0, width) if strip.cell_length > width else strip
+
+
+def _compose(base: Any, style: Any) -> Any:
+    """A span's style on top of the widget's, as Textual composes a Text span (cached)."""
+    key = (base, style)
+    out = _SPAN_STYLES.get(key)
+    if out is None:
+        from textual.style import Style as VisualStyle
+
+        try:
+            from textual._context import active_app
+
+            app = active_app.get()
+            rich = app.console.get_style(style) if isinstance(style, str) else style
+            theme = app.ansi_theme
+        except (LookupError, ImportError):  # pragma: no cover - outside an app
+            rich = RichStyle.parse(style) if isinstance(style, str) else style
+            theme = None
+        out = base + VisualStyle.from_rich_style(rich, theme)
+        if len(_SPAN_STYLES) > 4096:
+            _SPAN_STYLES.clear()
+        _SPAN_STYLES[key] = out
+    return out
+
+
+def refresh_changed_rows(widget: Widget) -> None:
+    """Rebuild now and repaint only the rows that changed (fewer bytes to the terminal).
+
+    A live chart often changes a few rows per frame (a new point, a tick label); a whole-widget
+    refresh would resend every row with all of its colour codes. Falls back to a full refresh
+    before the first layout, on a resize and whenever rows cannot be compared.
+    """
+    old = getattr(widget, "_cache_rows", None)
+    old_size = getattr(widget, "_cache_size", None)
+    size = widget.size
+    if old is None or not size.width or not size.height or old_size != (size.width, size.height) \
+            or not widget.is_mounted:
+        widget.refresh()
+        return
+    widget.render()
+    new = getattr(widget, "_cache_rows", None)
+    if new is None or len(new) != len(old):
+        widget.refresh()
+        return
+    y = 0
+    n = len(new)
+    while y < n:
+        if new[y] == old[y]:
+            y += 1
+            continue
+        start = y
+        while y < n and new[y] != old[y]:
+            y += 1
+        widget.refresh(Region(0, start, size.width, y - start))
