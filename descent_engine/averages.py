@@ -39,7 +39,7 @@ def bias_correction(beta: float, t):
     agree to the last bit.
     """
     b = float(beta)
-    if isinstance(t, (int, float, np.integer, np.floating)) or np.ndim(t) == 0:
+    if t.__class__ is int or isinstance(t, (float, np.integer, np.floating)) or np.ndim(t) == 0:
         return 1.0 - b ** float(t)
     ts = np.asarray(t)
     powers = [b**k for k in ts.astype(float).ravel().tolist()]

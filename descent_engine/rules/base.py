@@ -167,7 +167,12 @@ class _Work:
             self.blocks.append((lo, hi, ns, shaped(w, lo, hi)))
 
     def fits(self, state: RuleState, w: np.ndarray) -> bool:
-        return self.w is w and all(getattr(state, k) is a for k, a in self.arrays)
+        if self.w is not w:
+            return False
+        for k, a in self.arrays:
+            if getattr(state, k) is not a:
+                return False
+        return True
 
 
 def _inplace(step: Step, n_scratch: int):
@@ -176,16 +181,16 @@ def _inplace(step: Step, n_scratch: int):
         work = getattr(state, "_work", None)
         if work is None or not work.fits(state, w):
             work = state._work = _Work(state, w, n_scratch)
-        blocks = work.blocks
+        blocks, scalars = work.blocks, work.scalars
         if len(blocks) == 1:
             ns = blocks[0][2]
-            for k in work.scalars:
+            for k in scalars:
                 setattr(ns, k, getattr(state, k))
             d, new = step(g, ns, lr, hp, w, ns)
             np.subtract(w, d, out=w)
         else:
             gf = g.reshape(-1)
-            for k in work.scalars:
+            for k in scalars:
                 value = getattr(state, k)
                 for _, _, ns, _ in blocks:
                     setattr(ns, k, value)
@@ -193,7 +198,7 @@ def _inplace(step: Step, n_scratch: int):
                 d, new = step(gf[lo:hi], ns, lr, hp, wb, ns)
                 np.subtract(wb, d, out=wb)
         # the arrays were updated in place (through the views); the rest (a step count) is adopted
-        for k in work.scalars:
+        for k in scalars:
             setattr(state, k, getattr(new, k))
 
     return update_inplace
