@@ -7,44 +7,35 @@ back has decayed to about ``1/e``: that is the "window" of the average.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .averages import EwaState, bias_correct, update_moment
 
-@dataclass(frozen=True)
-class EwaState:
-    """Streaming EWA after ``t`` samples (``v`` is the uncorrected average)."""
-
-    v: float = 0.0
-    t: int = 0
-
-    def update(self, theta: float, beta: float) -> "EwaState":
-        return EwaState(beta * self.v + (1 - beta) * theta, self.t + 1)
-
-    def corrected(self, beta: float) -> float:
-        """``v_t / (1 - beta^t)``; undefined (nan) before the first sample."""
-        if self.t == 0:
-            return float("nan")
-        return self.v / (1 - beta**self.t)
+__all__ = ["EwaState", "ewa", "window", "weights", "seasonal_series"]
 
 
 def ewa(series, beta: float, bias_correction: bool = False, v0: float = 0.0) -> np.ndarray:
     """EWA of every prefix of ``series`` (axis 0), as the streaming recurrence computes it.
 
-    Works on 1-D series and on (T, d) arrays (each column averaged on its own).
+    Works on 1-D series and on (T, d) arrays (each column averaged on its own). The recurrence
+    and the correction are :mod:`descent_engine.averages`' (the same as :class:`EwaState`'s, so
+    the two agree bit for bit).
     """
     x = np.asarray(series, dtype=float)
     out = np.empty_like(x)
-    v = np.full(x.shape[1:], v0, dtype=float) if x.ndim > 1 else float(v0)
-    c = 1 - beta
-    for t in range(x.shape[0]):
-        v = beta * v + c * x[t]
-        out[t] = v
+    if x.ndim > 1:
+        v = np.full(x.shape[1:], v0, dtype=float)
+        for t in range(x.shape[0]):
+            v = update_moment(v, x[t], beta)
+            out[t] = v
+    else:
+        v = float(v0)
+        for t, xt in enumerate(x.tolist()):
+            v = update_moment(v, xt, beta)
+            out[t] = v
     if bias_correction:
-        t = np.arange(1, x.shape[0] + 1, dtype=float)
-        denom = 1 - beta**t
-        out = out / (denom if x.ndim == 1 else denom.reshape((-1,) + (1,) * (x.ndim - 1)))
+        t = np.arange(1, x.shape[0] + 1).reshape((-1,) + (1,) * (x.ndim - 1))
+        out = bias_correct(out, beta, t)
     return out
 
 

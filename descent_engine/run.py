@@ -21,7 +21,7 @@ import numpy as np
 from . import theory
 from .params import ParamError
 from .problems import Problem, get_problem_spec
-from .rules import Rule, get_rule
+from .rules import PURE, Rule, get_rule
 from .schedules import Schedule, get_schedule
 
 
@@ -197,6 +197,7 @@ class Run:
         self._rate: float | None = None
         self.w = self.problem.w0.astype(float).copy()
         self.state = self.rule.init(self.w, self.hp)
+        self._rule_step = self.rule.step
         self.history = History(self.problem.dim, capacity)
         self._lr_cache_start = 0
         self._lr_cache = r.lrs(np.arange(0, 1024))
@@ -227,9 +228,10 @@ class Run:
         g = self.problem.grad(w, self.rng)
         lr = self._lr_at(k)
         if math.isfinite(loss) and math.isfinite(float(g @ g)):
-            delta, state = self.rule.update(g, self.state, lr, self.hp, w)
-            avg = state.get(self._avg_key, self._nan) if self._avg_key else self._nan
-            self._pending = (delta, state)
+            # the rule's step d (w_{k+1} = w_k - d, bit for bit w_k + update's delta)
+            d, state = self._rule_step(g, self.state, lr, self.hp, w, PURE)
+            avg = getattr(state, self._avg_key) if self._avg_key else self._nan
+            self._pending = (d, state)
             self.history.append(k, lr, loss, w, g, avg)
             if loss - self._loss_star > self._explode:
                 self.diverged_at = k
@@ -261,8 +263,8 @@ class Run:
         loss_fn = self.problem.loss
         with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
             while taken < n and self.diverged_at is None:
-                delta, self.state = self._pending
-                w = self.w + delta
+                d, self.state = self._pending
+                w = self.w - d
                 self.w = w
                 self.k += 1
                 self._begin_row(w, loss_fn(w))
@@ -271,7 +273,7 @@ class Run:
 
     def theory(self) -> theory.TheoryReport:
         """The theory line for the current rule and the current learning rate."""
-        return theory.report(self.problem.hessian(), self.rule.name, self.hp, self.lr,
+        return theory.report(self.problem.hessian(), self.rule, self.hp, self.lr,
                              local=not self.problem.quadratic)
 
     def measured_rate(self, window: int = 50) -> float | None:
@@ -290,7 +292,7 @@ def suggested_lr(problem: Problem, rule: Rule, hp: Mapping[str, Any]) -> float:
     lr = problem.suggested_lr(rule.linear)
     if rule.linear:
         lam_max = theory.spectrum(problem.hessian()).lam_max
-        bound = theory.stable_lr(rule.name, hp, lam_max)
+        bound = theory.stable_lr(rule, hp, lam_max)
         if bound is not None:
             lr = min(lr, 0.95 * bound)
     return lr

@@ -1,21 +1,19 @@
 """Convergence theory for quadratics: spectrum, stability bounds, optimal settings, rates.
 
 On a quadratic with Hessian ``H`` each eigen-direction (eigenvalue ``lam``) evolves on its own,
-and for the linear rules one step is a fixed linear map of ``(e, u)`` with ``e = w - w*`` and
-``u = lr v``. Everything depends on ``x = lr * lam`` and the rule's beta only:
+and for a linear rule one step is a fixed linear map of ``(e, u)`` with ``e = w - w*`` and
+``u = lr v``, depending on ``x = lr * lam`` and the rule's hyper-parameters only. A linear rule
+carries that map (``Rule.linear_map(hp, x)``); everything here is generic over it:
 
-=============  ============================================  ==========================
-rule           map on (e, u)                                 stable while
-=============  ============================================  ==========================
-gd             e' = (1 - x) e                                0 < x < 2
-sgd_momentum   u' = mu u + x e;  e' = e - u'                 0 < x < 2 (1 + mu)
-momentum       u' = b u + (1-b) x e;  e' = e - u'            0 < x < 2 (1 + b) / (1 - b)
-nesterov       u' = mu u + x e;  e' = e - x e - mu u'        0 < x < 2 (1 + mu) / (1 + 2 mu)
-=============  ============================================  ==========================
+* the rate of a direction is the spectral radius of its map; the rate of the run is the largest
+  over the eigenvalues. Rates are per step for ``||w - w*||``; the loss gap ``L - L*`` shrinks by
+  the square;
+* the stability bound is the rule's closed form ``Rule.stability_x(hp)`` when it gives one, else
+  the first ``x`` where the spectral radius reaches 1, found by bisection on the map;
+* the best constant settings are the rule's closed form ``Rule.optimum(lam_min, lam_max)``.
 
-The rate of a direction is the spectral radius of its map; the rate of the run is the largest
-over the eigenvalues. Rates are per step for ``||w - w*||``; the loss gap ``L - L*`` shrinks by the
-square. The adaptive rules (RMSProp, AdaGrad, Adam, AdamW) are not linear maps: no prediction.
+The functions take a :class:`~descent_engine.rules.Rule` or a rule's name. The adaptive rules
+(RMSProp, AdaGrad, Adam, AdamW) have no map: no prediction.
 """
 
 from __future__ import annotations
@@ -48,66 +46,6 @@ def spectrum(hessian: np.ndarray) -> Spectrum:
     return Spectrum(np.sort(np.linalg.eigvalsh(0.5 * (hessian + hessian.T))))
 
 
-# -- per-direction linear maps ----------------------------------------------------------------
-def _beta(rule: str, hp: Mapping[str, Any]) -> float:
-    if rule == "momentum":
-        return float(hp["beta"])
-    if rule in ("sgd_momentum", "nesterov"):
-        return float(hp["momentum"])
-    return 0.0
-
-
-def iteration_matrix(rule: str, hp: Mapping[str, Any], x: float) -> np.ndarray | None:
-    """The map of one step on ``(e, u)`` for ``x = lr * lam``; None for non-linear rules."""
-    b = _beta(rule, hp)
-    if rule in ("gd", "sgd"):
-        return np.array([[1.0 - x]])
-    if rule == "sgd_momentum":
-        # u' = b u + x e ; e' = e - u' = (1 - x) e - b u
-        return np.array([[1.0 - x, -b], [x, b]])
-    if rule == "momentum":
-        c = (1.0 - b) * x
-        return np.array([[1.0 - c, -b], [c, b]])
-    if rule == "nesterov":
-        # e' = e - x e - b u' = (1 - x (1 + b)) e - b^2 u
-        return np.array([[1.0 - x * (1.0 + b), -b * b], [x, b]])
-    return None
-
-
-def direction_rate(rule: str, hp: Mapping[str, Any], x: float) -> float | None:
-    m = iteration_matrix(rule, hp, x)
-    if m is None:
-        return None
-    return float(np.max(np.abs(np.linalg.eigvals(m))))
-
-
-def predicted_rate(rule: str, hp: Mapping[str, Any], lr: float, eigenvalues: Sequence[float]) -> float | None:
-    """Asymptotic per-step contraction of ``||w - w*||`` (>= 1 means no convergence)."""
-    rates = [direction_rate(rule, hp, lr * float(lam)) for lam in eigenvalues]
-    if any(r is None for r in rates):
-        return None
-    return max(rates)  # type: ignore[arg-type]
-
-
-def stability_x(rule: str, hp: Mapping[str, Any]) -> float | None:
-    """Largest stable ``x = lr * lam`` (closed forms, see module docstring)."""
-    b = _beta(rule, hp)
-    if rule in ("gd", "sgd"):
-        return 2.0
-    if rule == "sgd_momentum":
-        return 2.0 * (1.0 + b)
-    if rule == "momentum":
-        return 2.0 * (1.0 + b) / (1.0 - b)
-    if rule == "nesterov":
-        return 2.0 * (1.0 + b) / (1.0 + 2.0 * b)
-    return None
-
-
-def stable_lr(rule: str, hp: Mapping[str, Any], lam_max: float) -> float | None:
-    x = stability_x(rule, hp)
-    return None if x is None or lam_max <= 0 else x / lam_max
-
-
 @dataclass(frozen=True)
 class Optimum:
     """Best constant settings of a rule on a quadratic: ``lr``, the rule's beta (if any), rate."""
@@ -118,39 +56,110 @@ class Optimum:
     rate: float
 
 
-def gd_optimum(lam_min: float, lam_max: float) -> Optimum:
-    k = lam_max / lam_min
-    return Optimum(2.0 / (lam_min + lam_max), None, None, (k - 1) / (k + 1))
+# -- generic over the rule's per-direction map -------------------------------------------------
+def _rule(rule):
+    """A Rule given, or a rule's name (the compatible path: ``stable_lr("gd", ...)``)."""
+    if isinstance(rule, str):
+        from .rules import get_rule  # the rules import this module (Optimum)
+
+        return get_rule(rule)
+    return rule
 
 
-def heavy_ball_optimum(lam_min: float, lam_max: float) -> Optimum:
-    """Polyak's heavy ball ``w' = w - a g + mu (w - w_prev)`` (the torch ``sgd_momentum`` form)."""
-    sk = math.sqrt(lam_max / lam_min)
-    a = 4.0 / (math.sqrt(lam_max) + math.sqrt(lam_min)) ** 2
-    mu = ((sk - 1) / (sk + 1)) ** 2
-    return Optimum(a, "momentum", mu, (sk - 1) / (sk + 1))
+def spectral_radius(matrix: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(matrix))))
 
 
-def nesterov_optimum(lam_min: float, lam_max: float) -> Optimum:
-    """Lessard, Recht & Packard (2016): the best Nesterov settings on quadratics."""
-    r = math.sqrt(3 * lam_max / lam_min + 1)
-    return Optimum(4.0 / (3 * lam_max + lam_min), "momentum", (r - 2) / (r + 2), 1 - 2 / r)
+def iteration_matrix(rule, hp: Mapping[str, Any], x: float) -> np.ndarray | None:
+    """The map of one step on ``(e, u)`` for ``x = lr * lam``; None for non-linear rules."""
+    linear_map = _rule(rule).linear_map
+    return None if linear_map is None else np.asarray(linear_map(hp, x), dtype=float)
 
 
-def optimum(rule: str, lam_min: float, lam_max: float) -> Optimum | None:
-    if lam_min <= 0 or lam_max <= 0:
+def direction_rate(rule, hp: Mapping[str, Any], x: float) -> float | None:
+    m = iteration_matrix(rule, hp, x)
+    return None if m is None else spectral_radius(m)
+
+
+def predicted_rate(rule, hp: Mapping[str, Any], lr: float, eigenvalues: Sequence[float]) -> float | None:
+    """Asymptotic per-step contraction of ``||w - w*||`` (>= 1 means no convergence)."""
+    linear_map = _rule(rule).linear_map
+    if linear_map is None:
         return None
-    if rule in ("gd", "sgd"):
-        return gd_optimum(lam_min, lam_max)
-    if rule == "sgd_momentum":
-        return heavy_ball_optimum(lam_min, lam_max)
-    if rule == "momentum":
-        hb = heavy_ball_optimum(lam_min, lam_max)
-        # EWA form: a = lr (1 - beta), mu = beta
-        return Optimum(hb.lr / (1 - hb.beta), "beta", hb.beta, hb.rate)  # type: ignore[operator]
-    if rule == "nesterov":
-        return nesterov_optimum(lam_min, lam_max)
-    return None
+    return max(spectral_radius(np.asarray(linear_map(hp, lr * float(lam)), dtype=float)) for lam in eigenvalues)
+
+
+#: where the numeric search for a stability bound gives up (no bound: every lr is stable)
+X_MAX = 2.0**60
+
+
+def bisect_stability_x(linear_map, hp: Mapping[str, Any]) -> float:
+    """Largest ``x`` with spectral radius below 1, for a map stable on ``(0, x*)``: doubling to
+    bracket ``x*``, then bisection down to adjacent floats. ``inf`` if stable up to ``X_MAX``,
+    0 if unstable down to ``1 / X_MAX``."""
+
+    def stable(x: float) -> bool:
+        return spectral_radius(np.asarray(linear_map(hp, x), dtype=float)) < 1.0
+
+    lo, hi = 0.5, 1.0
+    if stable(hi):
+        while stable(hi):
+            lo, hi = hi, 2.0 * hi
+            if hi > X_MAX:
+                return math.inf
+    else:
+        while not stable(lo):
+            lo, hi = 0.5 * lo, lo
+            if lo < 1.0 / X_MAX:
+                return 0.0
+    while True:
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            return lo
+        if stable(mid):
+            lo = mid
+        else:
+            hi = mid
+
+
+def _numeric_stability_x(rule, hp: Mapping[str, Any]) -> float:
+    try:
+        key = (rule.name, rule.linear_map, tuple(sorted(hp.items())))
+        hash(key)
+    except TypeError:
+        return bisect_stability_x(rule.linear_map, hp)
+    cached = _STABILITY_CACHE.get(key)
+    if cached is None:
+        if len(_STABILITY_CACHE) > 256:
+            _STABILITY_CACHE.clear()
+        cached = _STABILITY_CACHE[key] = bisect_stability_x(rule.linear_map, hp)
+    return cached
+
+
+_STABILITY_CACHE: dict = {}
+
+
+def stability_x(rule, hp: Mapping[str, Any]) -> float | None:
+    """Largest stable ``x = lr * lam``: the rule's closed form, else found from its map."""
+    r = _rule(rule)
+    if r.linear_map is None:
+        return None
+    if r.stability_x is not None:
+        return float(r.stability_x(hp))
+    return _numeric_stability_x(r, hp)
+
+
+def stable_lr(rule, hp: Mapping[str, Any], lam_max: float) -> float | None:
+    x = stability_x(rule, hp)
+    return None if x is None or lam_max <= 0 else x / lam_max
+
+
+def optimum(rule, lam_min: float, lam_max: float) -> Optimum | None:
+    """The rule's best constant settings (its closed form), None without one."""
+    r = _rule(rule)
+    if lam_min <= 0 or lam_max <= 0 or r.linear_map is None or r.optimum is None:
+        return None
+    return r.optimum(lam_min, lam_max)
 
 
 def measured_rate(losses: Sequence[float], loss_star: float, window: int = 50,
@@ -192,7 +201,7 @@ class TheoryReport:
         return self.stable_lr is not None and self.lr >= self.stable_lr
 
 
-def report(hessian: np.ndarray, rule: str, hp: Mapping[str, Any], lr: float, local: bool = False) -> TheoryReport:
+def report(hessian: np.ndarray, rule, hp: Mapping[str, Any], lr: float, local: bool = False) -> TheoryReport:
     sp = spectrum(hessian)
     return TheoryReport(
         sp.lam_min, sp.lam_max, sp.kappa,

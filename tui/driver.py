@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from descent_engine.ewa import EwaState
+from descent_engine.averages import EwaState
 from descent_engine.run import Run, Settings
 
 #: steps per second the `,`/`.` keys cycle through; None = as fast as the budget allows
@@ -75,7 +75,10 @@ class TraceData:
 
 
 class Trace:
-    """One live run plus a streaming EWA of its first gradient component (exact, every step)."""
+    """One live run plus a streaming EWA of its first gradient component (exact, every step).
+
+    The EWA is :class:`descent_engine.averages.EwaState`: the same recurrence and bias correction
+    as the rules' own averages and :func:`descent_engine.ewa.ewa` over a whole series."""
 
     def __init__(self, settings: Settings, label: str | None = None) -> None:
         self.run = Run(settings, capacity=CAPACITY)

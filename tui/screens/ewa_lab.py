@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from descent_engine.averages import bias_correction
 from descent_engine.ewa import ewa, seasonal_series, weights, window
 from descent_engine.params import Param, format_value
 
@@ -100,7 +101,7 @@ def explanation(curves: EwaCurves, day: int) -> Text:
     t.append(f"   window 1/(1−β)={wt} days\n", style="bold")
     i = int(np.clip(day, 1, curves.day.shape[0])) - 1
     t.append(f"Day {i + 1}: θ {curves.theta[i]:.1f}  v {curves.v[i]:.1f}  v̂ {curves.v_hat[i]:.1f}"
-             f"  1−β^t={1 - beta ** (i + 1):.2f}\n")
+             f"  1−β^t={bias_correction(beta, i + 1):.2f}\n")
     t.append("v_t=β·v_{t−1}+(1−β)·θ_t,  v_0=0\n")
     t.append("v̂_t=v_t/(1−β^t)  bias correction\n")
     edge = beta**w if math.isfinite(w) else float("nan")
