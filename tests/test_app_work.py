@@ -92,13 +92,13 @@ def test_paused_app_does_no_work(monkeypatch):
 
 
 def test_fast_chart_drawing_matches_plotext(monkeypatch):
-    """The charts rasterise their series themselves (tui/charts.py: raster_series); the result
+    """The charts rasterise their series themselves (tui/widgets/plot/fastpath.py: raster_series); the result
     must be exactly what plotext draws from the same lines, in colour and in NO_COLOR.
 
     The runs are advanced with Lab.step (one key press at the end draws every chart once): the
     same lines as pressing n that often, without a full redraw per step."""
-    from tui import charts
-    from tui.charts import Chart
+    from tui.widgets.plot import fastpath as charts
+    from tui.widgets.plot.chart import Chart
 
     rastered = []
     real_raster = charts.raster_series

@@ -201,7 +201,7 @@ def test_the_memory_estimate_bounds_what_a_solver_holds():
     model = solver.model
     arrays = [*model.params.values(), *model._grads.values(), *solver._before.values(),
               *solver.best_params.values(), solver._xb, solver._yb, solver.X_train, solver.X_val]
-    arrays += [a for s in solver.optim_states.values() for a in s.values() if isinstance(a, np.ndarray)]
+    arrays += [a for s in solver.optim_states.values() for _, a in s.items() if isinstance(a, np.ndarray)]
     arrays += [a for ws in model._ws.values() for a in (*ws.acts, *ws.dacts, ws.mask, ws.ntmp, ws.rows)]
     held = sum(a.nbytes for a in arrays)
     # the estimate also counts passing arrays (the check's 1000 x 10 scores, the reg term's W * reg),
