@@ -54,7 +54,7 @@ def stability_bound(settings: Settings) -> float | None:
     r = settings.resolved()
     if not r.rule.linear:
         return None
-    return theory.stable_lr(r.rule.name, r.hp, theory.spectrum(r.problem.hessian()).lam_max)
+    return theory.stable_lr(r.rule, r.hp, theory.spectrum(r.problem.hessian()).lam_max)
 
 
 def _family(rule: Rule) -> str:

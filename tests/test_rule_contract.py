@@ -161,7 +161,7 @@ def qhm_rate(b, nu, x):
 
 
 @pytest.fixture
-def qhm(monkeypatch):
+def qhm():
     rule = Rule(
         "qhm", "quasi-hyperbolic momentum",
         ParamSet((lr_param(1e-2), beta_param("beta", 0.9, "weight of the past in buf", "β"),
@@ -169,8 +169,9 @@ def qhm(monkeypatch):
         lambda w, hp: QhmState(np.zeros_like(w)), qhm_step, "buf <- β buf + (1-β) g; w <- w - lr((1-ν) g + ν buf)",
         main_beta="beta", average="buf", average_label="buf (QHM)", scratch=2, linear_map=qhm_map,
     )
-    monkeypatch.setitem(RULES, "qhm", rule)
-    return rule
+    RULES.register("qhm", rule)
+    yield rule
+    RULES.unregister("qhm")
 
 
 @pytest.mark.parametrize("b,nu", [(0.9, 0.7), (0.5, 0.0), (0.5, 1.0), (0.99, 0.3)])
@@ -213,3 +214,26 @@ def test_a_new_linear_rule_runs_and_gets_a_stable_suggested_lr(qhm):
     np.testing.assert_array_equal(run.w, w)
     np.testing.assert_array_equal(run.history.arrays()["avg"][-1], 0.9 * buf + (1 - 0.9) * p.grad(w))
     assert math.isfinite(rep.predicted_rate) and rep.predicted_rate < 1
+
+
+def test_a_new_rule_gets_its_flag_and_its_palette_entry(qhm, capsys):
+    """No edit of the CLI or the app: the flags and the palette are built from the registry."""
+    import asyncio
+
+    from tui.app import DescentApp
+    from tui.cli import main
+    from tui.commands import LabCommands
+
+    assert main(["run", "--rule", "qhm", "--nu", "0.5", "--steps", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "qhm" in out and "nu=0.5" in out
+    assert main(["run", "--rule", "qhm", "--nu", "2"]) == 2
+    assert "--nu must be in [0, 1], got 2" in capsys.readouterr().err
+
+    async def go():
+        app = DescentApp(Settings("notes-ls", "qhm"), autorun=False)
+        async with app.run_test(size=(120, 40)):
+            choices = LabCommands(app.screen)._choices()
+            assert ("rule: qhm", "quasi-hyperbolic momentum", "rule", "qhm") in choices
+            assert any(text == "set nu = …" for text, *_ in choices)
+    asyncio.run(go())

@@ -169,9 +169,7 @@ def _names(kind: str) -> list[str]:
 
         return list(PRESETS)
     if kind == "rule":
-        from descent_engine.rules import ALIASES
-
-        return list(RULES) + list(ALIASES)
+        return RULES.known()
     return list(registry(kind))
 
 

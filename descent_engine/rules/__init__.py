@@ -14,15 +14,18 @@ The rules live in :mod:`.linear` (gd and the momentum forms) and :mod:`.adaptive
 
 from __future__ import annotations
 
-from .base import ALIASES, PURE, RULES, Rule, RuleState, get_rule, register, rule_names
+from .base import PURE, RULES, Rule, RuleState, aliases, get_rule, register, rule_names
 from . import linear, adaptive  # noqa: F401,E402  (registers the rules, in this order)
+
+#: the built-in rules' aliases (alias -> name); ``RULES.aliases()`` is the live view
+ALIASES = aliases()
 from .adaptive import AdamState, CacheState
 from .linear import GdState, MomentumState, VelocityState
 
 State = RuleState
 
 __all__ = [
-    "ALIASES", "PURE", "RULES", "Rule", "RuleState", "State", "get_rule", "register", "rule_names",
+    "ALIASES", "PURE", "RULES", "aliases", "Rule", "RuleState", "State", "get_rule", "register", "rule_names",
     "note_momentum_beta", "GdState", "MomentumState", "VelocityState", "CacheState", "AdamState",
 ]
 

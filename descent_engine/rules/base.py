@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..registry import Registry
 from ..params import Param, ParamError, ParamSet
 
 #: bytes per array in a block of the in-place path: a large array's step runs block by block, so
@@ -220,16 +221,17 @@ def eps_param(default: float, help: str) -> Param:
 
 
 # ---------------------------------------------------------------------------------------------
-# the registry (the lead's descent_engine/registry.py will take this over)
-RULES: dict[str, Rule] = {}
-ALIASES: dict[str, str] = {}
+# the registry
+RULES: Registry[Rule] = Registry("rule")
 
 
 def register(rule: Rule) -> Rule:
-    RULES[rule.name] = rule
-    for alias in rule.aliases:
-        ALIASES[alias] = rule.name
-    return rule
+    return RULES.register(rule.name, rule, rule.aliases)
+
+
+def aliases() -> dict[str, str]:
+    """alias -> rule name (``sgd`` -> ``gd``)."""
+    return RULES.aliases()
 
 
 def rule_names() -> list[str]:
@@ -237,9 +239,4 @@ def rule_names() -> list[str]:
 
 
 def get_rule(name: str) -> Rule:
-    key = ALIASES.get(name, name)
-    try:
-        return RULES[key]
-    except KeyError:
-        known = ", ".join(list(RULES) + list(ALIASES))
-        raise ParamError(f"unknown rule {name!r} (known: {known})") from None
+    return RULES.get(name)
