@@ -122,6 +122,10 @@ def bisect_stability_x(linear_map, hp: Mapping[str, Any]) -> float:
             hi = mid
 
 
+#: numeric bounds already found, per (rule, map, hyper-parameters): the theory line asks every frame
+_STABILITY_CACHE: dict = {}
+
+
 def _numeric_stability_x(rule, hp: Mapping[str, Any]) -> float:
     try:
         key = (rule.name, rule.linear_map, tuple(sorted(hp.items())))
@@ -135,8 +139,6 @@ def _numeric_stability_x(rule, hp: Mapping[str, Any]) -> float:
         cached = _STABILITY_CACHE[key] = bisect_stability_x(rule.linear_map, hp)
     return cached
 
-
-_STABILITY_CACHE: dict = {}
 
 
 def stability_x(rule, hp: Mapping[str, Any]) -> float | None:
