@@ -80,3 +80,16 @@ def test_the_lab_refuses_a_problem_it_cannot_draw_and_p_skips_it():
                 seen.append(app.lab.settings.problem)
             assert "spectrum" not in seen and set(seen) == set(lab_problems())
     asyncio.run(go())
+
+
+def test_a_compare_preset_opens_compare_mode(monkeypatch):
+    from descent_engine.presets import PRESETS
+    from tui import app as app_module
+    from tui.cli import main
+
+    opened = {}
+    monkeypatch.setattr(app_module, "run_app", lambda settings, **options: opened.update(options, settings=settings) or 0)
+    assert main(["--preset", "notes-compare"]) == 0
+    assert opened["compare_set"] == [PRESETS["notes-gd"].settings, PRESETS["notes-gdm"].settings]
+    app = DescentApp(opened["settings"], autorun=False, compare_set=opened["compare_set"])
+    assert app.lab.compare and [t.settings.rule for t in app.lab.traces] == ["gd", "momentum"]

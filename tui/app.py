@@ -121,7 +121,7 @@ class DescentApp(App):
 
     def __init__(self, settings: Settings | None = None, *, autorun: bool = True, compare: bool = False,
                  frame_rate: float = FRAME_RATE, screenshot_dir: str | os.PathLike | None = None,
-                 **kwargs: Any) -> None:
+                 compare_set: Sequence[Settings] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.autorun = autorun
         #: where ``s`` saves screenshots (None: the current directory)
@@ -130,7 +130,9 @@ class DescentApp(App):
         base = settings if settings is not None else default_settings()
         self.lab = Lab([base])
         self._single_settings = base
-        if compare:
+        if compare_set:
+            self.lab.apply(list(compare_set)[:MAX_COMPARE], compare=True, ghost=False)
+        elif compare:
             self._enter_compare()
         self.lab.running = autorun
         #: the user's wish to run: a change of setting after a divergence resumes running

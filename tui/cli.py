@@ -32,7 +32,7 @@ from descent_engine.params import ParamError
 
 from . import cli_data, cli_run
 from .cli_common import CliError, Interrupted, quiet_stdout, shorten
-from .cli_settings import add_settings_arguments, settings_from_args
+from .cli_settings import active_preset, add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
 
@@ -95,7 +95,11 @@ def _open_app(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"{PROG}: the app is not available ({exc}); use '{PROG} run' for headless runs", file=sys.stderr)
         return 2
-    status = run_app(settings)
+    preset = active_preset(args)
+    options = {}
+    if preset is not None and preset.compare and settings == preset.settings:
+        options["compare_set"] = preset.compare_set()  # a compare preset opens compare mode
+    status = run_app(settings, **options)
     return int(status) if status is not None else 0
 
 
