@@ -93,3 +93,16 @@ def test_a_compare_preset_opens_compare_mode(monkeypatch):
     assert opened["compare_set"] == [PRESETS["notes-gd"].settings, PRESETS["notes-gdm"].settings]
     app = DescentApp(opened["settings"], autorun=False, compare_set=opened["compare_set"])
     assert app.lab.compare and [t.settings.rule for t in app.lab.traces] == ["gd", "momentum"]
+
+
+def test_the_launcher_takes_a_screenshot_dir(monkeypatch, tmp_path, capsys):
+    from tui import app as app_module
+    from tui.cli import main
+
+    opened = {}
+    monkeypatch.setattr(app_module, "run_app", lambda settings, **options: opened.update(options) or 0)
+    assert main(["--screenshot-dir", str(tmp_path)]) == 0
+    assert opened["screenshot_dir"] == str(tmp_path)
+    assert main(["--screenshot-dir", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--screenshot-dir" in err and "not a directory" in err

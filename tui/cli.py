@@ -28,10 +28,11 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from descent_engine.params import ParamError
+from descent_engine.params import Param, ParamError
 
 from . import cli_data, cli_run
 from .cli_common import CliError, Interrupted, quiet_stdout, shorten
+from .cli_flags import add_param_flags, parse_flag
 from .cli_settings import active_preset, add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
@@ -75,6 +76,10 @@ def _register_network(subparsers) -> None:
     cli_network.register(subparsers)
 
 
+SCREENSHOT_DIR = Param("screenshot_dir", None, "where the s key saves SVG screenshots", kind="text",
+                       none_text="the current directory")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description=DESCRIPTION, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_network(sub)
     cli_data.register(sub)
     add_settings_arguments(parser)
+    add_param_flags(parser.add_argument_group("the lab"), (SCREENSHOT_DIR,), prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
     return parser
 
@@ -96,7 +102,13 @@ def _open_app(args: argparse.Namespace) -> int:
         print(f"{PROG}: the app is not available ({exc}); use '{PROG} run' for headless runs", file=sys.stderr)
         return 2
     preset = active_preset(args)
-    options = {}
+    options: dict = {}
+    shots = getattr(args, "app_screenshot_dir", None)
+    if shots is not None:
+        shots = parse_flag(SCREENSHOT_DIR, shots)
+        if not os.path.isdir(shots):
+            raise CliError(f"--screenshot-dir {shorten(shots)}: not a directory")
+        options["screenshot_dir"] = shots
     if preset is not None and preset.compare and settings == preset.settings:
         options["compare_set"] = preset.compare_set()  # a compare preset opens compare mode
     status = run_app(settings, **options)
