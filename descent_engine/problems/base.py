@@ -86,6 +86,24 @@ class ProblemSpec:
 # ---------------------------------------------------------------------------------------------
 
 
+def quadratic_functions(H: np.ndarray):
+    """``loss, full_grad, hessian_at, loss_grid`` of ``1/2 w^T H w`` (loss_grid None beyond 2-D)."""
+
+    def loss(w):
+        return float(0.5 * (w @ (H @ w)))
+
+    def full_grad(w):
+        return H @ w
+
+    def hessian_at(w):
+        return H
+
+    def loss_grid(W0, W1):
+        return 0.5 * (H[0, 0] * W0 * W0 + 2 * H[0, 1] * W0 * W1 + H[1, 1] * W1 * W1)
+
+    return loss, full_grad, hessian_at, (loss_grid if H.shape == (2, 2) else None)
+
+
 PROBLEMS: Registry[ProblemSpec] = Registry("problem")
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..params import Param, ParamError, ParamSet
-from .base import PROBLEMS, Problem, ProblemSpec
+from .base import PROBLEMS, Problem, ProblemSpec, quadratic_functions
 
 
 def _quadratic(hp: Mapping[str, Any]) -> Problem:
@@ -18,19 +18,7 @@ def _quadratic(hp: Mapping[str, Any]) -> Problem:
     R = np.array([[c, -s], [s, c]])
     H = R @ np.diag([kappa, 1.0]) @ R.T
     w_star = np.zeros(2)
-
-    def loss(w):
-        return float(0.5 * (w @ (H @ w)))
-
-    def full_grad(w):
-        return H @ w
-
-    def hessian_at(w):
-        return H
-
-    def loss_grid(W0, W1):
-        return 0.5 * (H[0, 0] * W0 * W0 + 2 * H[0, 1] * W0 * W1 + H[1, 1] * W1 * W1)
-
+    loss, full_grad, hessian_at, loss_grid = quadratic_functions(H)
     return Problem(
         "quadratic", f"quadratic κ={kappa:g} at {hp['angle']:g}°", np.array([-3.0, 2.5]), w_star, 0.0,
         ((-4.0, 4.0), (-4.0, 4.0)), loss, full_grad, hessian_at, loss_grid, quadratic=True, params=dict(hp),

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..params import Param, ParamSet
-from .base import PROBLEMS, Problem, ProblemSpec
+from .base import PROBLEMS, Problem, ProblemSpec, quadratic_functions
 
 
 def eigenvalues(dim: int, kappa: float, spacing: str) -> np.ndarray:
@@ -40,21 +40,9 @@ def _spectrum(hp: Mapping[str, Any]) -> Problem:
     H = 0.5 * (H + H.T)  # exactly symmetric
     w_star = np.zeros(dim)
     w0 = Q @ np.ones(dim)
-
-    def loss(w):
-        return float(0.5 * (w @ (H @ w)))
-
-    def full_grad(w):
-        return H @ w
-
-    def hessian_at(w):
-        return H
-
-    loss_grid = None
+    loss, full_grad, hessian_at, loss_grid = quadratic_functions(H)
     bounds = ((-2.0, 2.0), (-2.0, 2.0))
     if dim == 2:
-        def loss_grid(W0, W1):
-            return 0.5 * (H[0, 0] * W0 * W0 + 2 * H[0, 1] * W0 * W1 + H[1, 1] * W1 * W1)
         bounds = tuple((-1.2 * abs(float(v)) - 0.5, 1.2 * abs(float(v)) + 0.5) for v in w0)  # type: ignore[assignment]
 
     return Problem(
