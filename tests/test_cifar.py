@@ -7,7 +7,6 @@ touches only a server the test runs on 127.0.0.1 (or a closed port there).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.server
 import io
@@ -21,8 +20,7 @@ import pytest
 
 from descent_engine.network import cifar
 from descent_engine.network.data import load_dataset
-from tui import cli_data
-from tui.cli_common import CliError
+from tui.cli import build_parser, main
 
 R = 6  # records per batch file in the test archives
 FOLDER = "cifar-10-batches-bin"
@@ -81,15 +79,8 @@ def archive(tmp_path, batches):
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """What the main ``descent-tui`` does: parse, call the handler, turn CliError into exit 2."""
-    parser = argparse.ArgumentParser(prog="descent-tui")
-    cli_data.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        code = args.handler(args)
-    except CliError as exc:
-        print(f"descent-tui: error: {exc}", file=sys.stderr)
-        code = 2
+    """The real ``descent-tui`` entry point (parse, handler, CliError -> one line and exit 2)."""
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -309,9 +300,7 @@ def test_official_address_and_checksum():
     # the published values (https://www.cs.toronto.edu/~kriz/cifar.html, binary version)
     assert cifar.URL == "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
     assert cifar.MD5 == "c32a1d4ab5d03f1284b67883e8d87530"
-    parser = argparse.ArgumentParser()
-    cli_data.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["data", "fetch", "cifar10", "--out", "x.npz"])
+    args = build_parser().parse_args(["data", "fetch", "cifar10", "--out", "x.npz"])
     assert args.url == cifar.URL and args.md5 == cifar.MD5 and args.keep_archive is None
 
 
