@@ -238,7 +238,9 @@ def test_effective_batch_auto_stops_at_the_first_batch_below_the_target(monkeypa
     """The tuning loop itself, with training accuracies scripted per (rule, batch)."""
     scripted = {("sgd_momentum", 100): 0.9, ("sgd", 100): 0.5, ("sgd", 200): 0.6, ("sgd", 300): 0.88,
                 ("sgd", 400): 0.89}
-    monkeypatch.setattr(experiments, "_mean_final_train_acc",
+    from descent_engine.network import effective_batch as study
+
+    monkeypatch.setattr(study, "_mean_final_train_acc",
                         lambda runs: scripted[(runs[0].rule, runs[0].batch_size)])
     said = []
     eb = effective_batch(load_dataset("digits"), seeds=(1, 2), num_train=450, steps=3, hidden=[8], say=said.append)
