@@ -1,6 +1,6 @@
 """Every command, every flag, bad values: one line ``descent-tui: error: ...``, exit 2, nothing written.
 
-The cases are generated from the flags the one flag builder made (``tui.cli_flags.param_actions``:
+The cases are generated from the flags the one flag builder made (``tui.cli.flags.param_actions``:
 each flag carries its Param), so a new knob gets its bad-input cases with no edit here. Nothing
 may train or run: ``Solver.step``, ``Run.step`` and the app are replaced by functions that fail
 the test, so every case must be refused before any work (which also keeps this file fast).
@@ -19,7 +19,7 @@ from descent_engine.network.solver import Solver
 from descent_engine.params import Param
 from descent_engine.run import Run
 from tui.cli import build_parser, main
-from tui.cli_flags import param_actions
+from tui.cli.flags import param_actions
 
 LONG = 100_000
 #: how each command is called; the experiment's name is chosen per flag below

@@ -19,8 +19,8 @@ import pytest
 from descent_engine.network.data import DatasetError, load_npz
 from descent_engine.run import Run, Settings
 from tui.cli import main
-from tui.cli_common import atomic_output
-from tui.cli_output import ArrayColumns, write_json
+from tui.cli.common import atomic_output
+from tui.cli.output import ArrayColumns, write_json
 
 
 def test_atomic_output_follows_the_umask(tmp_path):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tui.cli import main
-from tui.cli_common import Interrupted, Progress
+from tui.cli.common import Interrupted, Progress
 
 
 class FakeTTY(io.StringIO):

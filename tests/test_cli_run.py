@@ -24,7 +24,7 @@ from descent_engine.run import Run, Settings
 from descent_engine.schedules import SCHEDULES
 from tui import docs
 from tui.cli import build_parser, main
-from tui.cli_settings import hyper_flags
+from tui.cli.settings import hyper_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRIES = {"rule": RULES, "schedule": SCHEDULES, "problem": PROBLEMS}
@@ -156,7 +156,7 @@ def test_schedule_flag_keeps_the_default_preset(tmp_path, capsys):
 
 
 def _settings(*argv: str) -> Settings:
-    from tui.cli_settings import settings_from_args
+    from tui.cli.settings import settings_from_args
 
     return settings_from_args(build_parser().parse_args(list(argv)))
 
@@ -301,7 +301,7 @@ def test_ctrl_c_exits_130_and_leaves_no_file(suffix, tmp_path, monkeypatch, caps
         return real_step(self, n)
 
     monkeypatch.setattr(Run, "step", interrupted)
-    monkeypatch.setattr("tui.cli_run._CHUNK", 10)
+    monkeypatch.setattr("tui.cli.run._CHUNK", 10)
     assert main(["run", "--steps", "100", "--out", str(tmp_path / f"run{suffix}")]) == 130
     assert "Traceback" not in capsys.readouterr().err
     assert os.listdir(tmp_path) == []

@@ -11,8 +11,8 @@ import pytest
 from descent_engine.network import net
 from descent_engine.network.config import NETWORK_PARAMS, TrainConfig
 from descent_engine.rules import get_rule
-from tui import cli_network
-from tui.cli_common import CliError
+from tui.cli import network as cli_network
+from tui.cli.common import CliError
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:

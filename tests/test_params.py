@@ -247,8 +247,8 @@ def test_every_network_default_is_valid_and_reads_back(key):
 def test_a_network_knob_means_what_the_same_name_means_elsewhere():
     """seed, steps, batch_size: the same kind and scale as in `run`; the same range except batch_size,
     which both bound by their data (notes-ls has 500 examples and 0 for the full batch)."""
-    from tui.cli_run import STEPS
-    from tui.cli_settings import RUN_PARAMS
+    from tui.cli.run import STEPS
+    from tui.cli.settings import RUN_PARAMS
 
     elsewhere = {p.name: p for p in ALL_PARAMS.values()} | {p.name: p for p in RUN_PARAMS} | {"steps": STEPS}
     shared = [p for p in NETWORK.values() if p.name in elsewhere]

@@ -2,8 +2,8 @@
 
 * ``descent-tui [settings flags]`` opens the Textual app (imported lazily, only here) through
   ``tui.app.run_app(settings)``.
-* ``descent-tui run ...`` runs headless (:mod:`tui.cli_run`); ``train`` and ``experiment`` come
-  from :mod:`tui.cli_network` when it is installed.
+* ``descent-tui run ...`` runs headless (:mod:`tui.cli.run`); ``train`` and ``experiment`` come
+  from :mod:`tui.cli.network`, ``data`` from :mod:`tui.cli.data`.
 
 Sub-commands register with ``set_defaults(handler=fn)``, ``fn(args) -> int``. Errors a user can
 fix (:class:`CliError`, :class:`ParamError`) print ``descent-tui: error: <message>`` on stderr
@@ -12,7 +12,7 @@ refuses, a full disk), as ``descent-tui: error: PATH: <strerror>``. An unknown f
 the sub-command's own parser (``see: descent-tui run --help``).
 
 Ctrl-C exits 130. During a sub-command SIGTERM and SIGHUP are handled the same way: the signal is
-raised as :class:`~tui.cli_common.Interrupted` where the program is, so temporary files are removed
+raised as :class:`~tui.cli.common.Interrupted` where the program is, so temporary files are removed
 on the way out, and the exit status is 128 + the signal (143, 129). The app (no sub-command) keeps
 the default handlers: Textual has its own.
 """
@@ -20,7 +20,6 @@ the default handlers: Textual has its own.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
@@ -30,10 +29,10 @@ from typing import Iterator, Sequence
 
 from descent_engine.params import Param, ParamError
 
-from . import cli_data, cli_run
-from .cli_common import CliError, Interrupted, quiet_stdout, shorten
-from .cli_flags import add_param_flags, parse_flag
-from .cli_settings import active_preset, add_settings_arguments, settings_from_args
+from . import data as cli_data, network as cli_network, run as cli_run
+from .common import CliError, Interrupted, quiet_stdout, shorten
+from .flags import add_param_flags, parse_flag
+from .settings import active_preset, add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
 
@@ -66,16 +65,6 @@ def version() -> str:
         return __version__
 
 
-def _register_network(subparsers) -> None:
-    try:
-        cli_network = importlib.import_module("tui.cli_network")
-    except ModuleNotFoundError as exc:
-        if exc.name != "tui.cli_network":
-            raise
-        return
-    cli_network.register(subparsers)
-
-
 SCREENSHOT_DIR = Param("screenshot_dir", None, "where the s key saves SVG screenshots", kind="text",
                        none_text="the current directory")
 
@@ -86,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     cli_run.register(sub)
-    _register_network(sub)
+    cli_network.register(sub)
     cli_data.register(sub)
     add_settings_arguments(parser)
     add_param_flags(parser.add_argument_group("the lab"), (SCREENSHOT_DIR,), prefix="app_")
@@ -97,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _open_app(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
-        from .app import run_app
+        from ..app import run_app
     except ImportError as exc:
         print(f"{PROG}: the app is not available ({exc}); use '{PROG} run' for headless runs", file=sys.stderr)
         return 2

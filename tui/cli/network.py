@@ -1,7 +1,7 @@
 """The ``train`` and ``experiment`` sub-commands (the network half of the course note).
 
 ``register(subparsers)`` adds both to the main parser. Their flags come from the one flag builder
-(:mod:`tui.cli_flags`): the network's knobs from :data:`~descent_engine.network.config.NETWORK_PARAMS`
+(:mod:`tui.cli.flags`): the network's knobs from :data:`~descent_engine.network.config.NETWORK_PARAMS`
 and :data:`~descent_engine.network.config.EXPERIMENT_PARAMS`, every rule and schedule hyper-parameter
 from the registry, worded and checked as ``descent-tui run`` does. :func:`train_config_from_args`
 turns parsed arguments into a validated :class:`TrainConfig`. Output files carry ``settings`` and
@@ -24,10 +24,10 @@ from descent_engine.params import ParamError
 from descent_engine.rules import get_rule
 from descent_engine.schedules import get_schedule
 
-from .cli_common import CliError, Progress, atomic_output, check_writable
-from .cli_flags import (add_hyper_flags, add_name_flag, add_param_flags, flag_message, given_values, hyper_flags,
+from .common import CliError, Progress, atomic_output, check_writable
+from .flags import (add_hyper_flags, add_name_flag, add_param_flags, flag_message, given_values, hyper_flags,
                         hyper_values, parse_flag, parse_name)
-from .cli_output import json_safe
+from .output import json_safe
 
 NETWORK_KINDS = ("rule", "schedule")
 #: the network knobs ``experiment`` takes (the rest is the note's, per experiment)

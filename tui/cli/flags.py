@@ -26,7 +26,7 @@ from descent_engine.problems import PROBLEMS
 from descent_engine.rules import RULES
 from descent_engine.schedules import SCHEDULES
 
-from .cli_common import CliError
+from .common import CliError
 
 #: the registries whose hyper-parameters become flags, in flag-group order
 KINDS = ("rule", "schedule", "problem")

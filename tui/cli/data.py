@@ -19,7 +19,7 @@ from pathlib import Path
 
 from descent_engine.network import cifar
 
-from .cli_common import CliError, Progress, atomic_output, check_writable
+from .common import CliError, Progress, atomic_output, check_writable
 
 DATASETS = ("cifar10",)
 TIMEOUT = 30.0  # seconds without data before a download gives up

@@ -2,7 +2,7 @@
 
 One flag per distinct hyper-parameter name across the rule, schedule and problem registries,
 built from the registry :class:`~descent_engine.params.Param` by the one flag builder
-(:mod:`tui.cli_flags`; values parsed by ``Param.parse``, so ranges come from the registry), plus
+(:mod:`tui.cli.flags`; values parsed by ``Param.parse``, so ranges come from the registry), plus
 :data:`RUN_PARAMS` (``--seed``, ``--steps-per-epoch``). No Textual import here.
 
 How settings are chosen (also in ``--help``):
@@ -32,9 +32,9 @@ from descent_engine.adjust import with_suggested_lr
 from descent_engine.run import Settings
 from descent_engine.schedules import get_schedule
 
-from .cli_common import CliError
-from .cli_flags import KINDS, FlagInfo, add_hyper_flags, add_param_flags, flag_message, given_values, hyper_flags
-from .cli_flags import add_name_flag, hyper_values, parse_name
+from .common import CliError
+from .flags import KINDS, FlagInfo, add_hyper_flags, add_param_flags, flag_message, given_values, hyper_flags
+from .flags import add_name_flag, hyper_values, parse_name
 
 __all__ = ["KINDS", "FlagInfo", "RUN_PARAMS", "SEED", "STEPS_PER_EPOCH", "active_preset", "add_settings_arguments",
            "hyper_flags", "settings_from_args"]

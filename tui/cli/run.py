@@ -5,7 +5,7 @@
 * Every format is computed row by row from a run whose history is bounded
   (``Run(settings, capacity=64)``), so memory stays flat for any number of steps. CSV
   (``--out x.csv`` or ``--out -``) is written as the rows come; JSON and NPZ spool each column to
-  temporary files beside the output (:class:`~tui.cli_output.Spool`: 8 (3 + 2 dim) bytes a row on
+  temporary files beside the output (:class:`~tui.cli.output.Spool`: 8 (3 + 2 dim) bytes a row on
   disk) and are assembled from them at the end.
 * Files are written to a temporary file and renamed, after checking the target is writable
   before computing: an error (a full disk: ``cannot write PATH: No space left on device``),
@@ -25,10 +25,10 @@ from typing import Any, Callable, TextIO
 from descent_engine.params import Param, format_value
 from descent_engine.run import Run, Settings
 
-from .cli_common import CliError, Progress, atomic_output, check_writable, quiet_stdout, shorten, write_error
-from .cli_flags import add_param_flags, parse_flag
-from .cli_output import FORMATS, Spool, csv_header, csv_line, write_json, write_npz
-from .cli_settings import active_preset, add_settings_arguments, settings_from_args
+from .common import CliError, Progress, atomic_output, check_writable, quiet_stdout, shorten, write_error
+from .flags import add_param_flags, parse_flag
+from .output import FORMATS, Spool, csv_header, csv_line, write_json, write_npz
+from .settings import active_preset, add_settings_arguments, settings_from_args
 
 STEPS = Param("steps", 100, "update steps (rows 0..steps are written)", kind="int", low=1, high=10**9)
 _CHUNK = 10_000
@@ -162,7 +162,7 @@ def _summary_text(run: Run) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     if args.list:
-        from .docs import list_text
+        from ..docs import list_text
 
         sys.stdout.write(list_text() + "\n")
         return 0

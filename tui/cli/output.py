@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, TextIO
 
 import numpy as np
 
-from .cli_common import write_error
+from .common import write_error
 
 FORMATS = (".csv", ".json", ".npz")
 HISTORY_KEYS = ("step", "lr", "loss", "w", "grad")
