@@ -1,0 +1,120 @@
+"""One table of keys for every screen: the footer, the help screen, the README and the tests are
+built from it.
+
+A :class:`Key` is one entry: an id (stable, as Posting's ``Binding(id=)``: remapping a key later
+changes one line here), the key or keys, the action, a short description for the footer and a
+longer tooltip for the help. A screen takes its ``BINDINGS`` from :func:`bindings` of its table;
+:func:`hints` is the one footer builder (the keys shown, minus those ``check_action`` says do not
+apply now).
+
+The same letter means the same idea in both labs (``u`` rule, ``b`` beta, ``l`` lr, ``d``
+schedule, ``space`` run/pause, ``n`` one step or slice, ``r`` restart, ``,``/``.`` speed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    key: str
+    action: str
+    description: str
+    key_display: str | None = None
+    tooltip: str = ""
+    show: bool = True
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.description, show=self.show, key_display=self.key_display,
+                       tooltip=self.tooltip, id=self.id)
+
+    @property
+    def shown_key(self) -> str:
+        return self.key_display or self.key.split(",")[0]
+
+
+def pair(id: str, key: str, action: str, arg_up: object, arg_down: object, description: str, tooltip_up: str,
+         down_description: str, tooltip_down: str = "") -> tuple[Key, Key]:
+    """A lower-case key and its shifted twin (``u``/``U``): one shown, the other in help only."""
+    up = Key(f"{id}.up", key, f"{action}({arg_up!r})", description, key_display=f"{key}/{key.upper()}",
+             tooltip=tooltip_up)
+    down = Key(f"{id}.down", key.upper(), f"{action}({arg_down!r})", down_description, show=False,
+               tooltip=tooltip_down or down_description)
+    return up, down
+
+
+#: keys every screen of the app answers (the App's own bindings)
+GLOBAL_KEYS: tuple[Key, ...] = (
+    Key("app.screenshot", "s", "screenshot", "screenshot", show=False,
+        tooltip="save an SVG of the screen (the current directory, or --screenshot-dir)"),
+    Key("app.palette", "ctrl+p", "command_palette", "set value", tooltip="set any value of this screen by name"),
+)
+
+#: the 2-D lab
+LAB_KEYS: tuple[Key, ...] = (
+    Key("lab.run", "space", "toggle_run", "run/pause", tooltip="run or pause (a finished run starts again)"),
+    Key("lab.step", "n", "step", "step", tooltip="one step, paused"),
+    Key("lab.reset", "r", "reset", "reset", tooltip="start again from the start point"),
+    *pair("lab.rule", "u", "rule", 1, -1, "rule", "next rule, at its suggested lr", "previous rule"),
+    *pair("lab.beta", "b", "beta", 1, -1, "β", "raise the rule's main β along the ladder", "lower β"),
+    *pair("lab.lr", "l", "lr", 2.0, 0.5, "lr ×2/÷2", "double lr", "halve lr"),
+    *pair("lab.schedule", "d", "schedule", 1, -1, "schedule", "next lr schedule", "previous schedule"),
+    *pair("lab.problem", "p", "problem", 1, -1, "problem", "next problem", "previous problem"),
+    Key("lab.slower", "comma", "speed(-1)", "slower", key_display=",", tooltip="fewer steps a second"),
+    Key("lab.faster", "full_stop", "speed(1)", "faster", key_display=".", tooltip="more steps a second, up to max"),
+    Key("lab.compare", "c", "compare", "compare", tooltip="compare rules side by side (again: one rule)"),
+    Key("lab.add_rule", "a", "add_rule", "add rule", tooltip="compare: add the next rule"),
+    Key("lab.remove_rule", "x", "remove_rule", "remove rule", tooltip="compare: remove the last rule"),
+    Key("lab.ewa", "e", "ewa_lab", "EWA lab", tooltip="the note's temperature example: EWA and bias correction"),
+    Key("lab.network", "t", "network", "network lab", tooltip="train the note's network live"),
+    Key("lab.help", "question_mark", "help", "help", key_display="?", tooltip="every key and setting"),
+    Key("lab.quit", "q", "quit", "quit", tooltip="quit"),
+)
+
+#: the network lab (tooltips that name the engine's plans are filled in by the screen's module)
+NETLAB_KEYS: tuple[Key, ...] = (
+    Key("net.run", "space", "toggle_run", "run/pause", tooltip="train or pause"),
+    Key("net.step", "n", "slice", "train a slice", tooltip="train a few iterations, paused"),
+    Key("net.reset", "r", "restart", "restart", tooltip="train again from the same seed"),
+    *pair("net.rule", "u", "rule", 1, -1, "rule", "next rule, at the note's lr (single run)", "previous rule"),
+    *pair("net.beta", "b", "beta", 1, -1, "β", "raise the main β (every rule's, in compare and study)", "lower β"),
+    *pair("net.lr", "l", "lr", 2.0, 0.5, "lr ×2/÷2", "double lr (every rule's, in compare and study)", "halve lr"),
+    *pair("net.schedule", "d", "schedule", 1, -1, "schedule", "next lr schedule, fitted to the run",
+          "previous schedule"),
+    Key("net.compare", "c", "view('compare')", "compare rules",
+        tooltip="compare sgd, sgd_momentum, adam, rmsprop at the note's lrs (again: single run)"),
+    Key("net.effective", "f", "view('effective')", "effective batch",
+        tooltip="the note's effective-batch study (again: single run)"),
+    Key("net.sgd_batch.up", "right_square_bracket", "sgd_batch(1)", "sgd batch", key_display="[/]",
+        tooltip="effective batch: sgd's batch one sgd_momentum batch larger"),
+    Key("net.sgd_batch.down", "left_square_bracket", "sgd_batch(-1)", "smaller sgd batch", show=False,
+        tooltip="effective batch: sgd's batch one sgd_momentum batch smaller"),
+    Key("net.slower", "comma", "pace(1)", "slower", key_display=",", tooltip="train slower"),
+    Key("net.faster", "full_stop", "pace(-1)", "faster", key_display=".", tooltip="train faster, up to full speed"),
+    Key("net.help", "question_mark", "help", "help", key_display="?", tooltip="every key and setting"),
+    Key("net.back", "escape,t", "close", "back", key_display="esc", tooltip="back to the 2-D lab"),
+    Key("net.quit", "q", "app.quit", "quit", tooltip="quit"),
+)
+
+
+def bindings(table: Iterable[Key]) -> list[Binding]:
+    return [k.binding() for k in table]
+
+
+def hints(bindings: Sequence[Binding], check_action: Callable[[str, tuple[object, ...]], bool | None],
+          describe: Callable[[Binding], str] | None = None) -> list[tuple[str, str]]:
+    """The footer's (key, description) pairs: shown bindings whose action applies now."""
+    out = []
+    for b in bindings:
+        if not isinstance(b, Binding) or not b.show:
+            continue
+        action = b.action.partition("(")[0]
+        if check_action(action, ()) is False:
+            continue
+        out.append((b.key_display or b.key, describe(b) if describe else b.description))
+    return out
