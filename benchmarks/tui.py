@@ -39,7 +39,7 @@ from textual_plotext import PlotextPlot  # noqa: E402
 
 from descent_engine.run import Settings  # noqa: E402
 from tui.app import DescentApp  # noqa: E402
-from tui.charts import Chart, Landscape  # noqa: E402
+from tui.widgets.plot import Chart, Landscape  # noqa: E402
 from tui.lab import LabScreen  # noqa: E402
 
 HISTORY_STEPS = 2000
@@ -81,7 +81,7 @@ class NaiveApp(App):
 
 
 async def naive_redraw() -> float:
-    from tui.driver import Trace
+    from tui.lab.model import Trace
 
     trace = Trace(NOTES_GDM)
     trace.run.history.capacity = None  # naive: keep and plot every point

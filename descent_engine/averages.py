@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: the usual EWA beta (the note's and the lecture's 0.9: a window of about 10 values), used where
+#: something averages without a beta of its own (the lab's EWA chart of a rule with no beta)
+DEFAULT_BETA = 0.9
+
 
 def update_moment(avg, x, beta: float, out=None, scratch=None):
     """``beta * avg + (1 - beta) * x`` (optax's ``update_moment``), for floats and arrays.

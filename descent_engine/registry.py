@@ -12,7 +12,7 @@ time of the module that defines them; ``register`` refuses a name that is taken.
 
 from __future__ import annotations
 
-from typing import Generic, Iterator, Mapping, TypeVar
+from typing import Generic, Iterator, Mapping, Sequence, TypeVar
 
 from .params import ParamError, shorten
 
@@ -88,3 +88,13 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
+
+
+def cycle(names: Sequence[str], current: str, direction: int) -> str:
+    """The name ``direction`` places after ``current`` in ``names``, wrapping around (a name not in
+    the list counts as just before the first): the keys' next/previous rule, schedule, problem."""
+    names = list(names)
+    if not names:
+        raise ValueError("nothing to cycle through")
+    i = names.index(current) if current in names else (-1 if direction > 0 else 0)
+    return names[(i + direction) % len(names)]

@@ -176,6 +176,14 @@ class History:
 
 #: (L - L*) beyond this many times its start, or |w| beyond 1e100, counts as divergence
 EXPLODE_FACTOR = 1e10
+_EPS = float(np.finfo(float).eps)
+
+
+def converge_tolerance(loss0: float, loss_star: float) -> float:
+    """The loss gap below which a run has converged: the gap is at float precision of L*
+    (4 eps |L*|) or, where L* is 0 or tiny, the error |w - w*| is at float precision of the
+    start's (the gap of a smooth minimum is quadratic in it: eps^2 times the first gap)."""
+    return 4.0 * _EPS * max(abs(loss_star), _EPS * max(loss0 - loss_star, 0.0))
 
 
 class Run:
@@ -193,6 +201,9 @@ class Run:
         self.rng = np.random.default_rng(settings.seed)
         self.k = 0
         self.diverged_at: int | None = None
+        #: the first step whose loss is at float precision of L* or whose gradient is exactly zero
+        #: (the run still steps on: the headless rows 0..steps are all written)
+        self.converged_at: int | None = None
         self._rate_key: tuple[int, int] | None = None
         self._rate: float | None = None
         self.w = self.problem.w0.astype(float).copy()
@@ -206,6 +217,7 @@ class Run:
         self._loss_star = self.problem.loss_star
         self.loss0 = self.problem.loss(self.w)
         self._explode = EXPLODE_FACTOR * max(self.loss0 - self.problem.loss_star, 1e-12)
+        self._converged_gap = converge_tolerance(self.loss0, self._loss_star)
         self._begin_row(self.w, self.loss0)
 
     # -- internals ----------------------------------------------------------------------------
@@ -233,8 +245,11 @@ class Run:
             avg = getattr(state, self._avg_key) if self._avg_key else self._nan
             self._pending = (d, state)
             self.history.append(k, lr, loss, w, g, avg)
-            if loss - self._loss_star > self._explode:
+            gap = loss - self._loss_star
+            if gap > self._explode:
                 self.diverged_at = k
+            elif self.converged_at is None and (gap <= self._converged_gap or not g.any()):
+                self.converged_at = k
         else:
             self._pending = (None, self.state)
             self.history.append(k, lr, loss, w, g, self._nan)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
 from descent_engine.rules import RULES, get_rule
 from descent_engine.run import Settings
 from descent_engine.schedules import SCHEDULES
-from tui.app import DescentApp, lab_problems
-from tui.driver import SPEEDS
+from tui.app import DescentApp
+from tui.lab import lab_problems
+from tui.lab.model import SPEEDS
 from tui.lab import LabScreen
 
 NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
@@ -22,9 +22,6 @@ NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
 # the beta ladder 0, 0.1, ..., 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, worked by hand from the note's 0.4
 BETA_KEYS = [("b", 0.5), ("B", 0.4), ("B", 0.3), ("B", 0.2), ("B", 0.1), ("B", 0.0), ("B", 0.0)]
 
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def hp(app, name):
@@ -40,333 +37,321 @@ def test_defaults_are_the_notes_momentum():
     assert DescentApp().lab.running  # the bare command opens running
 
 
-def test_step_reset_and_run_toggle():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("n", "n", "n")
-            assert app.lab.k == 3 and "step 3" in app.status
-            await pilot.press("r")
-            assert app.lab.k == 0
-            assert not app.lab.running and "paused" in app.status
-            await pilot.press("space")
-            assert app.lab.running and "running" in app.status
-            assert app.lab.k == 0  # autorun=False: nothing steps on its own
-            await pilot.press("space")
-            assert not app.lab.running
-    run(go())
+async def test_step_reset_and_run_toggle():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("n", "n", "n")
+        assert app.lab.k == 3 and "step 3" in app.status
+        await pilot.press("r")
+        assert app.lab.k == 0
+        assert not app.lab.running and "paused" in app.status
+        await pilot.press("space")
+        assert app.lab.running and "running" in app.status
+        assert app.lab.k == 0  # autorun=False: nothing steps on its own
+        await pilot.press("space")
+        assert not app.lab.running
 
 
-def test_rule_cycles_both_ways():
-    async def go():
-        app = DescentApp(autorun=False)
-        names = list(RULES)
-        async with app.run_test(size=(160, 48)) as pilot:
-            start = names.index("momentum")
-            await pilot.press("u")
-            assert app.lab.settings.rule == names[start + 1]
-            await pilot.press("U", "U")
-            assert app.lab.settings.rule == names[start - 1]
-    run(go())
+async def test_rule_cycles_both_ways():
+    app = DescentApp(autorun=False)
+    names = list(RULES)
+    async with app.run_test(size=(160, 48)) as pilot:
+        start = names.index("momentum")
+        await pilot.press("u")
+        assert app.lab.settings.rule == names[start + 1]
+        await pilot.press("U", "U")
+        assert app.lab.settings.rule == names[start - 1]
 
 
-def test_beta_nudges_and_gd_has_none():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            assert hp(app, "beta") == 0.4
-            for key, expected in BETA_KEYS:
-                await pilot.press(key)
-                assert hp(app, "beta") == pytest.approx(expected, abs=1e-12), key
-                assert f"β {expected:g} " in app.status, key
-        app = DescentApp(NOTES_GD, autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("b")
-            await pilot.pause()
-            assert app.lab.settings.rule == "gd"
-            assert any("gd has no beta" in str(n.message) for n in app._notifications)
-    run(go())
+async def test_beta_nudges_and_gd_has_none():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert hp(app, "beta") == 0.4
+        for key, expected in BETA_KEYS:
+            await pilot.press(key)
+            assert hp(app, "beta") == pytest.approx(expected, abs=1e-12), key
+            assert f"β {expected:g} " in app.status, key
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.lab.settings.rule == "gd"
+        assert any("gd has no beta" in str(n.message) for n in app._notifications)
 
 
-def test_lr_doubles_and_halves():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("l")
-            assert hp(app, "lr") == pytest.approx(2e-4)
-            await pilot.press("L", "L")
-            assert hp(app, "lr") == pytest.approx(5e-5)
-            assert "lr 5.00e-05" in app.status
-    run(go())
+async def test_lr_doubles_and_halves():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("l")
+        assert hp(app, "lr") == pytest.approx(2e-4)
+        await pilot.press("L", "L")
+        assert hp(app, "lr") == pytest.approx(5e-5)
+        assert "lr 5.00e-05" in app.status
 
 
-def test_schedule_and_problem_cycle():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            sched = list(SCHEDULES)
-            await pilot.press("d")
-            assert app.lab.settings.schedule == sched[1]
-            await pilot.press("D", "D")
-            assert app.lab.settings.schedule == sched[-1]
-            probs = lab_problems()  # the 2-D ones: p skips what the lab cannot draw
-            await pilot.press("p")
-            assert app.lab.settings.problem == probs[1]
-            assert app.lab.k == 0
-            await pilot.press("P", "P")
-            assert app.lab.settings.problem == probs[-1]
-            await pilot.press("n")
-            assert app.lab.k == 1 and app.lab.traces[0].run.problem.name == probs[-1]
-    run(go())
+async def test_schedule_and_problem_cycle():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        sched = list(SCHEDULES)
+        await pilot.press("d")
+        assert app.lab.settings.schedule == sched[1]
+        await pilot.press("D", "D")
+        assert app.lab.settings.schedule == sched[-1]
+        probs = lab_problems()  # the 2-D ones: p skips what the lab cannot draw
+        await pilot.press("p")
+        assert app.lab.settings.problem == probs[1]
+        assert app.lab.k == 0
+        await pilot.press("P", "P")
+        assert app.lab.settings.problem == probs[-1]
+        await pilot.press("n")
+        assert app.lab.k == 1 and app.lab.traces[0].run.problem.name == probs[-1]
 
 
-def test_ghost_is_kept_after_a_change_and_not_after_a_reset():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press(*["n"] * 5)
-            assert app.lab.ghosts == []
-            await pilot.press("l")
-            assert len(app.lab.ghosts) == 1 and app.lab.ghosts[0].step[-1] == 5
-            assert app.lab.k == 0
-            # the new run starts from the same point
-            assert (app.lab.traces[0].run.w == app.lab.ghosts[0].w[0]).all()
-            await pilot.press("n", "n", "r")
-            assert app.lab.ghosts[0].step[-1] == 5  # reset keeps the ghost as it was
-            loss = app.screen.query_one("#loss")
-            await pilot.press("n")
-            assert any(line.dim for line in loss.lines)
-    run(go())
+async def test_ghost_is_kept_after_a_change_and_not_after_a_reset():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*["n"] * 5)
+        assert app.lab.ghosts == []
+        await pilot.press("l")
+        assert len(app.lab.ghosts) == 1 and app.lab.ghosts[0].step[-1] == 5
+        assert app.lab.k == 0
+        # the new run starts from the same point
+        assert (app.lab.traces[0].run.w == app.lab.ghosts[0].w[0]).all()
+        await pilot.press("n", "n", "r")
+        assert app.lab.ghosts[0].step[-1] == 5  # reset keeps the ghost as it was
+        loss = app.screen.query_one("#loss")
+        await pilot.press("n")
+        assert any(line.dim for line in loss.lines)
 
 
-def test_speed_keys():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            i = app.lab.speed_index
-            await pilot.press("full_stop")
-            assert app.lab.speed == SPEEDS[i + 1] and f"{SPEEDS[i + 1]}/s" in app.status
-            await pilot.press("comma", "comma")
-            assert app.lab.speed == SPEEDS[i - 1]
-            await pilot.press(*["full_stop"] * 20)
-            assert app.lab.speed is None and "max" in app.status
-    run(go())
+async def test_speed_keys():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        i = app.lab.speed_index
+        await pilot.press("full_stop")
+        assert app.lab.speed == SPEEDS[i + 1] and f"{SPEEDS[i + 1]}/s" in app.status
+        await pilot.press("comma", "comma")
+        assert app.lab.speed == SPEEDS[i - 1]
+        await pilot.press(*["full_stop"] * 20)
+        assert app.lab.speed is None and "max" in app.status
 
 
-def test_compare_add_remove():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("a")  # no effect outside compare mode
-            assert not app.lab.compare and len(app.lab.traces) == 1
-            await pilot.press("c")
-            assert app.lab.compare
-            assert [t.settings.rule for t in app.lab.traces] == ["gd", "momentum"]
-            assert all(t.run.hp["lr"] == 1e-4 for t in app.lab.traces)
-            await pilot.press("n", "n")
-            assert all(t.k == 2 for t in app.lab.traces)  # lockstep
-            await pilot.press("a", "a", "a")
-            assert len(app.lab.traces) == 4
-            await pilot.press("x")
-            assert len(app.lab.traces) == 3
-            loss = app.screen.query_one("#loss")
-            await pilot.press("n")
-            assert [ln.label for ln in loss.lines] == [t.label for t in app.lab.traces]
-            await pilot.press("c")
-            assert not app.lab.compare and app.lab.settings.rule == "momentum"
-    run(go())
+async def test_compare_add_remove():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("a")  # no effect outside compare mode
+        assert not app.lab.compare and len(app.lab.traces) == 1
+        await pilot.press("c")
+        assert app.lab.compare
+        assert [t.settings.rule for t in app.lab.traces] == ["gd", "momentum"]
+        assert all(t.run.hp["lr"] == 1e-4 for t in app.lab.traces)
+        await pilot.press("n", "n")
+        assert all(t.k == 2 for t in app.lab.traces)  # lockstep
+        await pilot.press("a", "a", "a")
+        assert len(app.lab.traces) == 4
+        await pilot.press("x")
+        assert len(app.lab.traces) == 3
+        loss = app.screen.query_one("#loss")
+        await pilot.press("n")
+        assert [ln.label for ln in loss.lines] == [t.label for t in app.lab.traces]
+        await pilot.press("c")
+        assert not app.lab.compare and app.lab.settings.rule == "momentum"
 
 
-def test_diverged_run_stops_and_keys_still_work():
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("l", *["n"] * 20)
-            assert app.lab.done and app.lab.k == 12
-            assert "diverged at step 12" in app.status
-            await pilot.press("L")
-            assert not app.lab.done and hp(app, "lr") == pytest.approx(1e-4)
-            await pilot.press("n")
-            assert app.lab.k == 1
-    run(go())
+async def test_diverged_run_stops_and_keys_still_work():
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("l", *["n"] * 20)
+        assert app.lab.done and app.lab.k == 12
+        assert "diverged at step 12" in app.status
+        await pilot.press("L")
+        assert not app.lab.done and hp(app, "lr") == pytest.approx(1e-4)
+        await pilot.press("n")
+        assert app.lab.k == 1
 
 
-def test_too_small_and_resize_round_trip():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(50, 15)) as pilot:
-            await pilot.pause()
-            text = str(app.screen.query_one("#too-small").render())
-            assert "terminal too small (need 60x20" in text
-            await pilot.resize_terminal(160, 48)
-            await pilot.pause()
-            assert app.screen.layout_name == "full"
-            await pilot.press("n")
-            await pilot.resize_terminal(80, 24)
-            await pilot.pause()
-            screen = app.screen
-            assert screen.layout_name == "small"
-            assert screen.query_one("#loss").display and screen.query_one("#landscape").display
-            assert not screen.query_one("#ewa").display
-            await pilot.resize_terminal(160, 48)
-            await pilot.press("n")
-            assert screen.query_one("#ewa").display and app.lab.k == 2
-    run(go())
+async def test_too_small_and_resize_round_trip():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#too-small").render())
+        assert "terminal too small (need 60x20" in text
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert app.screen.layout_name == "full"
+        await pilot.press("n")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        screen = app.screen
+        assert screen.layout_name == "small"
+        assert screen.query_one("#loss").display and screen.query_one("#landscape").display
+        assert not screen.query_one("#ewa").display
+        await pilot.resize_terminal(160, 48)
+        await pilot.press("n")
+        assert screen.query_one("#ewa").display and app.lab.k == 2
 
 
-def test_command_palette_sets_a_value_and_rejects_a_bad_one():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("ctrl+p")
-            await pilot.press(*"lr 3e-4")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, LabScreen)
-            assert hp(app, "lr") == pytest.approx(3e-4)
-            await pilot.press("ctrl+p")
-            await pilot.press(*"set beta = 1.5")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
-            await pilot.pause()
-            assert hp(app, "beta") == pytest.approx(0.4)
-            assert any("beta must be in" in str(n.message) for n in app._notifications)
-    run(go())
+async def test_command_palette_sets_a_value_and_rejects_a_bad_one():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"lr 3e-4")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LabScreen)
+        assert hp(app, "lr") == pytest.approx(3e-4)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"set beta = 1.5")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert hp(app, "beta") == pytest.approx(0.4)
+        assert any("beta must be in" in str(n.message) for n in app._notifications)
 
 
-def test_palette_switches_rule_and_rejects_bad_text():
+async def test_palette_switches_rule_and_rejects_bad_text():
     app = DescentApp(autorun=False)
 
-    async def go():
-        async with app.run_test(size=(160, 48)) as pilot:
-            assert app.set_choice("rule", "adam")
-            assert app.lab.settings.rule == "adam"
-            assert not app.set_param("rule", "lr", "fast")
-            await pilot.pause()
-            assert any("cannot read 'fast'" in str(n.message) for n in app._notifications)
-    run(go())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p", *"rule: adam")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.lab.settings.rule == "adam"
+        lr = hp(app, "lr")
+        await pilot.press("ctrl+p", *"lr fast")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert hp(app, "lr") == lr
+        assert any("cannot read 'fast'" in str(n.message) for n in app._notifications)
+
+
+async def test_palette_usage_entry_prefills_the_input():
+    from textual.command import CommandInput, CommandPalette
+
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p", *"set lr = …")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, CommandPalette)
+        assert app.screen.query_one(CommandInput).value == "lr = "
+        await pilot.press(*"5e-5", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LabScreen) and hp(app, "lr") == pytest.approx(5e-5)
 
 
 def test_bindings_have_hints():
-    keys = {b.key for b in DescentApp.BINDINGS}
+    keys = {b.key for b in LabScreen.BINDINGS}
     for key in ("space", "n", "r", "u", "U", "b", "B", "l", "L", "d", "D", "p", "P", "comma", "full_stop",
                 "c", "e", "question_mark", "q", "t", "a", "x"):
         assert key in keys
-    assert all(b.description for b in DescentApp.BINDINGS)
+    assert all(b.description for b in LabScreen.BINDINGS)
+    assert {b.key for b in DescentApp.BINDINGS} == {"s", "ctrl+p"}  # the app's own: every screen's
 
 
-def test_ewa_lab_and_help_open_and_escape_returns():
+async def test_ewa_lab_and_help_open_and_escape_returns():
     from tui.screens.ewa_lab import EwaLabScreen
     from tui.screens.help import HelpScreen
 
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            for key, screen_type in (("e", EwaLabScreen), ("question_mark", HelpScreen)):
-                await pilot.press(key)
-                await pilot.pause()
-                assert isinstance(app.screen, screen_type)
-                await pilot.press("n")  # a lab key does nothing under another screen
-                assert app.lab.k == 0
-                await pilot.press("escape")
-                await pilot.pause()
-                assert isinstance(app.screen, LabScreen)
-            await pilot.press("n")
-            assert app.lab.k == 1
-    run(go())
-
-
-def test_problem_switch_drops_the_ghost():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press(*["n"] * 5, "l")
-            assert len(app.lab.ghosts) == 1
-            await pilot.press("n", "p")  # another problem: the old run is no context for it
-            assert app.lab.settings.problem != "notes-ls"
-            assert app.lab.ghosts == []
-            await pilot.press("n", "n")
-            loss = app.screen.query_one("#loss")
-            assert not any(line.dim for line in loss.lines)
-            assert app.set_choice("problem", "rosenbrock")  # the palette too
-            assert app.lab.ghosts == []
-    run(go())
-
-
-def test_a_long_ghost_does_not_set_the_step_axis():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            app.lab.step(2000)
-            await pilot.press("l", "n", "n", "n")  # a new short run beside a 2000-step ghost
-            for name in ("loss", "grads", "params", "ewa"):
-                chart = app.screen.query_one(f"#{name}")
-                assert chart._opts["xlim"][1] <= 10, name  # the live run's range, not the ghost's
-                ghost = [ln for ln in chart.lines if ln.dim]
-                assert ghost and all(ln.x.max() <= chart._opts["xlim"][1] for ln in ghost), name
-    run(go())
-
-
-def test_palette_explains_a_setting_the_rule_does_not_have():
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("ctrl+p")
-            await pilot.press(*"beta 0.5")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for key, screen_type in (("e", EwaLabScreen), ("question_mark", HelpScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, screen_type)
+            await pilot.press("n")  # a lab key does nothing under another screen
+            assert app.lab.k == 0
+            await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, LabScreen)
-            assert app.lab.settings.rule == "gd"
-            assert any("beta does not apply to rule gd; it has: lr" in str(n.message) for n in app._notifications)
-    run(go())
+        await pilot.press("n")
+        assert app.lab.k == 1
 
 
-def test_compare_at_80x24_shows_status_and_every_rule_uncut():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("c", "a", "a", "n")
-            await pilot.pause()
-            status, theory = app.screen.query_one("#status"), app.screen.query_one("#theory")
-            lines = status._lines(status.size.width)
-            assert len(lines) <= status.size.height  # nothing cut
-            assert lines[0][1][0] == "step 1" and "paused" in lines[0][2][0]  # step and state first
-            assert "batch_size" not in status.plain  # a default problem setting is left out
-            assert len(theory._lines(theory.size.width)) <= theory.size.height
-            for t in app.lab.traces:
-                assert f"{t.label}: lr<" in theory.plain
-            assert app.screen.query_one("#landscape").border_subtitle.startswith("1:gd")
-    run(go())
+async def test_problem_switch_drops_the_ghost():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*["n"] * 5, "l")
+        assert len(app.lab.ghosts) == 1
+        await pilot.press("n", "p")  # another problem: the old run is no context for it
+        assert app.lab.settings.problem != "notes-ls"
+        assert app.lab.ghosts == []
+        await pilot.press("n", "n")
+        loss = app.screen.query_one("#loss")
+        assert not any(line.dim for line in loss.lines)
+        assert app.screen.set_choice("problem", "rosenbrock")  # as the palette does
+        assert app.lab.ghosts == []
 
 
-def test_too_small_shows_only_the_message():
-    async def go():
-        app = DescentApp(autorun=False)
-        async with app.run_test(size=(50, 15)) as pilot:
-            await pilot.pause()
-            for wid in ("#status", "#charts", "#theory", "#hints"):
-                assert not app.screen.query_one(wid).display or app.screen.query_one(wid).region.height == 0
-    run(go())
+async def test_a_long_ghost_does_not_set_the_step_axis():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.lab.step(2000)
+        await pilot.press("l", "n", "n", "n")  # a new short run beside a 2000-step ghost
+        for name in ("loss", "grads", "params", "ewa"):
+            chart = app.screen.query_one(f"#{name}")
+            assert chart._opts["xlim"][1] <= 10, name  # the live run's range, not the ghost's
+            ghost = [ln for ln in chart.lines if ln.dim]
+            assert ghost and all(ln.x.max() <= chart._opts["xlim"][1] for ln in ghost), name
 
 
-def test_no_color_gives_every_series_its_own_marker():
-    async def go():
-        app = DescentApp(autorun=False)
-        app.no_color = True
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press(*["n"] * 5, "L", *["n"] * 5)
-            for name in ("loss", "grads", "params", "ewa", "lr"):
-                chart = app.screen.query_one(f"#{name}")
-                series = chart._series(chart.size.width, mono=True)
-                labelled = {}
-                for _x, _y, marker, _c, label, _l in series:
-                    labelled.setdefault(marker, set()).add(label)
-                # a marker shared only by lines without a label (one ghost's lines) is fine
-                assert all(len(labels - {None}) <= 1 for labels in labelled.values()), (name, labelled)
-                from tui.charts import DIM_COLOR
-                ghost = {m for _x, _y, m, c, _lb, _l in series if c == DIM_COLOR}
-                live = {m for _x, _y, m, c, _lb, _l in series if c != DIM_COLOR}
-                assert not ghost & live, (name, ghost, live)  # the ghost looks like no live series
-    run(go())
+async def test_palette_explains_a_setting_the_rule_does_not_have():
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"beta 0.5")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LabScreen)
+        assert app.lab.settings.rule == "gd"
+        assert any("beta does not apply to rule gd; it has: lr" in str(n.message) for n in app._notifications)
+
+
+async def test_compare_at_80x24_shows_status_and_every_rule_uncut():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c", "a", "a", "n")
+        await pilot.pause()
+        status, theory = app.screen.query_one("#status"), app.screen.query_one("#theory")
+        lines = status._lines(status.size.width)
+        assert len(lines) <= status.size.height  # nothing cut
+        assert lines[0][1][0] == "step 1" and "paused" in lines[0][2][0]  # step and state first
+        assert "batch_size" not in status.plain  # a default problem setting is left out
+        assert len(theory._lines(theory.size.width)) <= theory.size.height
+        for t in app.lab.traces:
+            assert f"{t.label}: lr<" in theory.plain
+        assert app.screen.query_one("#landscape").border_subtitle.startswith("1:gd")
+
+
+async def test_too_small_shows_only_the_message():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(50, 15)) as pilot:
+        await pilot.pause()
+        for wid in ("#status", "#charts", "#theory", "#hints"):
+            assert not app.screen.query_one(wid).display or app.screen.query_one(wid).region.height == 0
+
+
+async def test_no_color_gives_every_series_its_own_marker():
+    app = DescentApp(autorun=False)
+    app.no_color = True
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*["n"] * 5, "L", *["n"] * 5)
+        for name in ("loss", "grads", "params", "ewa", "lr"):
+            chart = app.screen.query_one(f"#{name}")
+            series = chart._series(chart.size.width, mono=True)
+            labelled = {}
+            for _x, _y, marker, _c, label, _l in series:
+                labelled.setdefault(marker, set()).add(label)
+            # a marker shared only by lines without a label (one ghost's lines) is fine
+            assert all(len(labels - {None}) <= 1 for labels in labelled.values()), (name, labelled)
+            from tui.widgets.plot import DIM_COLOR
+            ghost = {m for _x, _y, m, c, _lb, _l in series if c == DIM_COLOR}
+            live = {m for _x, _y, m, c, _lb, _l in series if c != DIM_COLOR}
+            assert not ghost & live, (name, ghost, live)  # the ghost looks like no live series

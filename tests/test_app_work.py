@@ -3,16 +3,13 @@ drawing exactly what plotext draws."""
 
 from __future__ import annotations
 
-import asyncio
 
 from descent_engine.run import Run, Settings
 from tui.app import DescentApp
+from tui.lab import LabScreen
 
 NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
 
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def _builds(app):
@@ -39,13 +36,13 @@ async def _settle(pilot, app):
     raise AssertionError(f"the charts were still being built after 200 pauses: {now}")
 
 
-def test_paused_app_does_no_work(monkeypatch):
+async def test_paused_app_does_no_work(monkeypatch):
     """Paused, the app neither steps the engine nor rebuilds a chart nor wakes up on a timer,
     however long it is left; one ``n`` is one step and one rebuild of every shown chart. Engine
     work is counted at Run.step, which every step of the lab goes through, and timer wake-ups
-    at the callbacks of every App.set_interval the app asks for."""
+    at the callbacks of every set_interval the lab screen asks for."""
     engine_calls, ticks = [], []
-    real_step, real_set_interval = Run.step, DescentApp.set_interval
+    real_step, real_set_interval = Run.step, LabScreen.set_interval
 
     def counting_step(self, n=1):
         engine_calls.append(n)
@@ -58,40 +55,39 @@ def test_paused_app_does_no_work(monkeypatch):
         return real_set_interval(self, interval, counted, *args, **kwargs)
 
     monkeypatch.setattr(Run, "step", counting_step)
-    monkeypatch.setattr(DescentApp, "set_interval", counting_set_interval)
+    monkeypatch.setattr(LabScreen, "set_interval", counting_set_interval)
 
-    async def go():
-        app = DescentApp()  # autorun: steps and draws on its own timer
-        async with app.run_test(size=(160, 48)) as pilot:
-            # running, the same pauses do see it step (so the quiet checks below can fail)
-            for _ in range(200):
-                await pilot.pause()
-                if app.lab.k > 0:
-                    break
-            assert app.lab.k > 0 and engine_calls and ticks and "running" in app.status
-            await pilot.press("space")
-            assert "paused" in app.status
-            builds = await _settle(pilot, app)
-            k, calls, status, woken = app.lab.k, len(engine_calls), app.status, len(ticks)
-            assert f"step {k} " in status
-            for _ in range(QUIET_PAUSES):
-                await pilot.pause()
-            assert (app.lab.k, len(engine_calls), app.status) == (k, calls, status)  # no steps
-            assert _builds(app) == builds  # no chart rebuilt
-            assert len(ticks) == woken  # and no timer woke the app up
-            await pilot.press("n")  # one step: every shown chart rebuilt once, then quiet again
-            after = await _settle(pilot, app)
-            assert app.lab.k == k + 1 and len(engine_calls) == calls + 1 and f"step {k + 1} " in app.status
-            shown = app.screen.shown_charts
-            assert shown and all(after[name] == builds[name] + 1 for name in shown)
-            for _ in range(QUIET_PAUSES):
-                await pilot.pause()
-            assert _builds(app) == after and app.lab.k == k + 1 and len(engine_calls) == calls + 1
-            assert len(ticks) == woken
-    run(go())
+    app = DescentApp()  # autorun: steps and draws on its own timer
+    async with app.run_test(size=(160, 48)) as pilot:
+        # running, the same pauses do see it step (so the quiet checks below can fail)
+        for _ in range(200):
+            await pilot.pause()
+            if app.lab.k > 0:
+                break
+        assert app.lab.k > 0 and engine_calls and ticks and "running" in app.status
+        await pilot.press("space")
+        assert "paused" in app.status
+        builds = await _settle(pilot, app)
+        k, calls, status, woken = app.lab.k, len(engine_calls), app.status, len(ticks)
+        assert f"step {k} " in status
+        for _ in range(QUIET_PAUSES):
+            await pilot.pause()
+        assert (app.lab.k, len(engine_calls), app.status) == (k, calls, status)  # no steps
+        assert _builds(app) == builds  # no chart rebuilt
+        assert len(ticks) == woken  # and no timer woke the app up
+        await pilot.press("n")  # one step: every shown chart rebuilt once, then quiet again
+        after = await _settle(pilot, app)
+        assert app.lab.k == k + 1 and len(engine_calls) == calls + 1 and f"step {k + 1} " in app.status
+        shown = app.screen.shown_charts
+        assert shown and all(after[name] == builds[name] + 1 for name in shown)
+        woken = len(ticks)  # the step's own paint may wake the screen's update timer; then quiet
+        for _ in range(QUIET_PAUSES):
+            await pilot.pause()
+        assert _builds(app) == after and app.lab.k == k + 1 and len(engine_calls) == calls + 1
+        assert len(ticks) == woken
 
 
-def test_fast_chart_drawing_matches_plotext(monkeypatch):
+async def test_fast_chart_drawing_matches_plotext(monkeypatch):
     """The charts rasterise their series themselves (tui/widgets/plot/fastpath.py: raster_series); the result
     must be exactly what plotext draws from the same lines, in colour and in NO_COLOR.
 
@@ -149,4 +145,4 @@ def test_fast_chart_drawing_matches_plotext(monkeypatch):
         (Settings("rosenbrock", "adam", rule_params={"lr": 1e-2}), [299], (110, 32)),  # decimated
     ]
     for settings, script, size in cases:
-        run(go(settings, script, size))
+        await go(settings, script, size)

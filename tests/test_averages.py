@@ -109,7 +109,7 @@ def test_state_before_any_sample_has_no_corrected_value():
 # ---------------------------------------------------------------------------------------------
 # the callers: the lab's trace and the rules' own averages
 def test_the_labs_ewa_trace_is_the_series_ewa_of_the_gradient():
-    from tui.driver import Trace
+    from tui.lab.model import Trace
 
     tr = Trace(Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4}))
     tr.step(300)

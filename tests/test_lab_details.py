@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from descent_engine.run import Settings
 from tui.app import DescentApp
-from tui.status import theory_text
+from tui.lab.text import theory_text
 
 NOTES_GD = Settings("notes-ls", "gd", rule_params={"lr": 1e-4})
 
@@ -17,20 +16,18 @@ async def _toasts(pilot) -> list[str]:
     return [str(t.render()).replace("\n", " ") for t in pilot.app.screen.query("Toast")]
 
 
-def test_space_on_a_diverged_run_keeps_the_wish_to_run():
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.press("space")  # run
-            assert app.lab.running
-            await pilot.press("l", *["n"] * 20)  # lr 2e-4 is past 2/lam_max: diverges at step 12
-            assert app.lab.done
-            await pilot.press("space")  # nothing to pause: says so
-            await pilot.press("L")  # back to a stable lr: the new run runs, as the user wanted
-            assert not app.lab.done and app.lab.running
-            await pilot.press("space", "L")  # paused by the user: the next run stays paused
-            assert not app.lab.running
-    asyncio.run(go())
+async def test_space_on_a_diverged_run_keeps_the_wish_to_run():
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("space")  # run
+        assert app.lab.running
+        await pilot.press("l", *["n"] * 20)  # lr 2e-4 is past 2/lam_max: diverges at step 12
+        assert app.lab.done
+        await pilot.press("space")  # nothing to pause: says so
+        await pilot.press("L")  # back to a stable lr: the new run runs, as the user wanted
+        assert not app.lab.done and app.lab.running
+        await pilot.press("space", "L")  # paused by the user: the next run stays paused
+        assert not app.lab.running
 
 
 def test_the_theory_line_says_it_is_full_batch_theory_under_mini_batches():
@@ -39,47 +36,42 @@ def test_the_theory_line_says_it_is_full_batch_theory_under_mini_batches():
     assert "full-batch" not in theory_text(DescentApp(NOTES_GD, autorun=False).lab).plain
 
 
-def test_s_saves_a_screenshot_and_names_it(tmp_path):
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path)
-        async with app.run_test(size=(80, 24), notifications=True) as pilot:
-            await pilot.press("s", "s")
-            files = sorted(tmp_path.glob("descent-tui-*.svg"))
-            assert len(files) == 2  # a second press never overwrites the first
-            assert files[0].read_text(encoding="utf-8").startswith("<svg")
-            assert any(str(files[0]) in m for m in await _toasts(pilot))
-    asyncio.run(go())
+async def test_s_saves_a_screenshot_and_names_it(tmp_path):
+    app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("s", "s")
+        files = sorted(tmp_path.glob("descent-tui-*.svg"))
+        assert len(files) == 2  # a second press never overwrites the first
+        assert files[0].read_text(encoding="utf-8").startswith("<svg")
+        assert any(str(files[0]) in m for m in await _toasts(pilot))
 
 
-def test_a_screenshot_that_cannot_be_written_says_why(tmp_path):
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path / "missing")
-        async with app.run_test(size=(80, 24), notifications=True) as pilot:
-            await pilot.press("s")
-            assert any("cannot write" in m and "No such file or directory" in m for m in await _toasts(pilot))
-    asyncio.run(go())
+async def test_a_screenshot_that_cannot_be_written_says_why(tmp_path):
+    app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path / "missing")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("s")
+        assert any("cannot write" in m and "No such file or directory" in m for m in await _toasts(pilot))
 
 
-def test_the_lab_refuses_a_problem_it_cannot_draw_and_p_skips_it():
+async def test_the_lab_refuses_a_problem_it_cannot_draw_and_p_skips_it():
     import pytest
 
     from descent_engine.params import ParamError
     from descent_engine.problems import PROBLEMS
-    from tui.app import lab_problems, run_app
+    from tui.app import run_app
+    from tui.lab import lab_problems
 
     assert "spectrum" in PROBLEMS and "spectrum" not in lab_problems()
     with pytest.raises(ParamError, match="run it headless"):
         run_app(Settings("spectrum", "gd"))
 
-    async def go():
-        app = DescentApp(NOTES_GD, autorun=False)
-        async with app.run_test(size=(80, 24)) as pilot:
-            seen = []
-            for _ in range(len(PROBLEMS) + 1):
-                await pilot.press("p")
-                seen.append(app.lab.settings.problem)
-            assert "spectrum" not in seen and set(seen) == set(lab_problems())
-    asyncio.run(go())
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        seen = []
+        for _ in range(len(PROBLEMS) + 1):
+            await pilot.press("p")
+            seen.append(app.lab.settings.problem)
+        assert "spectrum" not in seen and set(seen) == set(lab_problems())
 
 
 def test_a_compare_preset_opens_compare_mode(monkeypatch):

@@ -216,10 +216,8 @@ def test_a_new_linear_rule_runs_and_gets_a_stable_suggested_lr(qhm):
     assert math.isfinite(rep.predicted_rate) and rep.predicted_rate < 1
 
 
-def test_a_new_rule_gets_its_flag_and_its_palette_entry(qhm, capsys):
+async def test_a_new_rule_gets_its_flag_and_its_palette_entry(qhm, capsys):
     """No edit of the CLI or the app: the flags and the palette are built from the registry."""
-    import asyncio
-
     from tui.app import DescentApp
     from tui.cli import main
     from tui.commands import LabCommands
@@ -230,10 +228,8 @@ def test_a_new_rule_gets_its_flag_and_its_palette_entry(qhm, capsys):
     assert main(["run", "--rule", "qhm", "--nu", "2"]) == 2
     assert "--nu must be in [0, 1], got 2" in capsys.readouterr().err
 
-    async def go():
-        app = DescentApp(Settings("notes-ls", "qhm"), autorun=False)
-        async with app.run_test(size=(120, 40)):
-            choices = LabCommands(app.screen)._choices()
-            assert ("rule: qhm", "quasi-hyperbolic momentum", "rule", "qhm") in choices
-            assert any(text == "set nu = …" for text, *_ in choices)
-    asyncio.run(go())
+    app = DescentApp(Settings("notes-ls", "qhm"), autorun=False)
+    async with app.run_test(size=(120, 40)):
+        choices = LabCommands(app.screen)._choices()
+        assert ("rule: qhm", "quasi-hyperbolic momentum", "rule", "qhm") in choices
+        assert any(text == "set nu = …" for text, *_ in choices)

@@ -5,8 +5,6 @@ Each screen is hosted in a minimal App defined here, so these tests do not depen
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import math
 
 import pytest
@@ -17,19 +15,10 @@ from textual.widgets import Static
 from descent_engine.ewa import seasonal_series, window
 from descent_engine.rules import RULES
 from descent_engine.schedules import SCHEDULES
-from tui.charts import Chart
+from tui.widgets.plot import Chart
 from tui.screens.ewa_lab import (BETA, DAYS, LECTURE_BETAS, START_DAY, ZOOM_DAYS, EwaLabScreen, compute_curves,
                                  days_text, days_to_reach, explanation, integer_ticks)
 from tui.screens.help import HelpScreen, help_markdown, key_rows
-
-def sync(test):
-    """Run an async pilot test without an async pytest plugin (none is a dependency)."""
-
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 HOST_BINDINGS = [
@@ -132,7 +121,6 @@ def test_explanation_numbers():
 
 
 # -- pilot: EWA lab -----------------------------------------------------------------------------
-@sync
 async def test_beta_keys_follow_the_registry_nudge_and_lecture_keys():
     app = EwaHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -158,7 +146,6 @@ async def test_beta_keys_follow_the_registry_nudge_and_lecture_keys():
             assert f"β {beta:g}" in str(chart.border_title)
 
 
-@sync
 async def test_beta_stays_in_range():
     app = EwaHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -171,7 +158,6 @@ async def test_beta_stays_in_range():
         assert "∞" not in _text(screen)
 
 
-@sync
 async def test_chart_series_window_and_markers():
     app = EwaHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -189,7 +175,6 @@ async def test_chart_series_window_and_markers():
         assert "Day 190:" in _text(app.screen)
 
 
-@sync
 async def test_zoom_shows_the_bias_region():
     app = EwaHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -206,7 +191,6 @@ async def test_zoom_shows_the_bias_region():
         assert all(ln.x.shape[0] == DAYS for ln in chart.lines)
 
 
-@sync
 async def test_escape_and_e_close_the_lab_and_app_keys_do_not_leak():
     app = MainHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -221,7 +205,6 @@ async def test_escape_and_e_close_the_lab_and_app_keys_do_not_leak():
 
 
 # -- pilot: help --------------------------------------------------------------------------------
-@sync
 async def test_help_lists_every_host_binding_and_every_rule_and_schedule():
     app = HelpHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -240,7 +223,6 @@ async def test_help_lists_every_host_binding_and_every_rule_and_schedule():
         assert "β = 1 − 0.6 = 0.4" in source
 
 
-@sync
 async def test_help_from_the_lab_lists_the_lab_keys_and_closes():
     app = MainHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -254,7 +236,6 @@ async def test_help_from_the_lab_lists_the_lab_keys_and_closes():
 
 
 @pytest.mark.parametrize("key", ["escape", "question_mark", "q"])
-@sync
 async def test_help_closes(key):
     app = MainHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -299,7 +280,6 @@ def test_explanation_keeps_each_expression_in_one_word():
         assert expr in text
 
 
-@sync
 async def test_tiny_and_resized_terminal_does_not_crash():
     app = EwaHost()
     async with app.run_test(size=(30, 10)) as pilot:

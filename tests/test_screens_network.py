@@ -22,7 +22,7 @@ from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS
                                                 rel_error)
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
-from tui.charts import MONO_MARKERS, Chart
+from tui.widgets.plot import MONO_MARKERS, Chart
 from tui.screens.network import (COMPARE_RULES, DEFAULT_EPOCHS, MARKER_GLYPHS, PACES, RULE_COLORS, SLICE_ROUNDS,
                                  NetworkScreen, Plan, Track, TrainingJob, default_config, fit_items,
                                  info_items, legend_fits, plans_for, series_glyph, wrapped_lines, fit_schedule)

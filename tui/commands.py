@@ -1,9 +1,12 @@
-"""Command palette (ctrl+p): type an exact value, switch rule/schedule/problem, load a preset.
+"""Command palette (ctrl+p) of the 2-D lab: type an exact value, switch rule/schedule/problem,
+load a preset.
 
 Typing ``set lr = 3e-4`` (or ``lr 3e-4``, ``lr=3e-4``) offers to set that hyper-parameter of the
-current rule, schedule or problem; the value is checked by the registry Param on selection and a
-bad one is a clear error notification. Every hyper-parameter is listed (with its range and
-meaning) so it can be discovered by typing part of its name.
+current rule, schedule or problem; ``set lr = 3e-4 for adam`` sets it for one rule of compare
+mode. The provider reads the screen's settings (attributes down) and posts a message
+(:mod:`tui.messages`) the screen handles (messages up); the value is checked by the registry
+Param there and a bad one is a clear error notification. Every hyper-parameter is listed (with
+its range and meaning); choosing "set lr = …" opens the palette again with ``lr = `` typed.
 """
 
 from __future__ import annotations
@@ -12,22 +15,25 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Iterator
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandInput, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from descent_engine.params import Param, format_value
+from descent_engine.presets import PRESETS
 from descent_engine.problems import PROBLEMS, get_problem_spec
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
 
+from .messages import SetChoice, SetParam
+
 if TYPE_CHECKING:
-    from .app import DescentApp
+    from descent_engine.run import Settings
 
-_ASSIGN = re.compile(r"^\s*(?:set\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|\s)\s*(\S.*?)\s*$")
+_ASSIGN = re.compile(r"^\s*(?:set\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|\s)\s*(\S.*?)"
+                     r"(?:\s+for\s+([A-Za-z_][A-Za-z0-9_-]*))?\s*$")
 
 
-def current_params(app: "DescentApp") -> Iterator[tuple[str, Param, object]]:
-    """(kind, Param, current value) for every hyper-parameter of what is on screen."""
-    s = app.lab.settings
+def current_params(s: "Settings") -> Iterator[tuple[str, Param, object]]:
+    """(kind, Param, current value) for every hyper-parameter of settings ``s``."""
     rule, schedule, spec = get_rule(s.rule), get_schedule(s.schedule), get_problem_spec(s.problem)
     values = {"rule": rule.hparams(s.rule_params), "schedule": schedule.hparams(s.schedule_params),
               "problem": spec.hparams(s.problem_params)}
@@ -36,26 +42,26 @@ def current_params(app: "DescentApp") -> Iterator[tuple[str, Param, object]]:
             yield kind, p, values[kind][p.name]
 
 
-def parse_assignment(app: "DescentApp", query: str) -> tuple[str, Param, str] | None:
-    """``set NAME = VALUE`` -> (kind, Param, value text) when NAME is a current hyper-parameter."""
+def parse_assignment(s: "Settings", query: str) -> tuple[str, Param, str, str | None] | None:
+    """``set NAME = VALUE [for RULE]`` -> (kind, Param, value text, rule or None) when NAME is a
+    hyper-parameter of ``s``."""
     m = _ASSIGN.match(query)
     if not m:
         return None
-    name, value = m.group(1), m.group(2)
-    for kind, p, _ in current_params(app):
+    name, value, target = m.group(1), m.group(2), m.group(3)
+    for kind, p, _ in current_params(s):
         if p.name == name or p.flag.lstrip("-") == name:
-            return kind, p, value
+            return kind, p, value, target
     return None
 
 
-def not_here_message(app: "DescentApp", query: str) -> str | None:
+def not_here_message(s: "Settings", query: str) -> str | None:
     """For ``NAME VALUE`` where NAME is no setting of what is on screen: what does apply (as the CLI
     says it), e.g. "beta does not apply to rule gd; it has: lr"."""
     m = _ASSIGN.match(query)
-    if not m or parse_assignment(app, query) is not None:
+    if not m or parse_assignment(s, query) is not None:
         return None
     name = m.group(1)
-    s = app.lab.settings
     owners = (("rule", get_rule(s.rule), RULES), ("schedule", get_schedule(s.schedule), SCHEDULES),
               ("problem", get_problem_spec(s.problem), PROBLEMS))
     for kind, owner, registry in owners:
@@ -65,49 +71,63 @@ def not_here_message(app: "DescentApp", query: str) -> str | None:
     return None
 
 
+def prefill_palette(app, text: str) -> None:
+    """Open the palette again with ``text`` typed (after choosing "set lr = …")."""
+    palette = CommandPalette(id="--command-palette")
+
+    def fill() -> None:
+        field = palette.query_one(CommandInput)
+        field.value = text
+        field.cursor_position = len(text)
+
+    app.push_screen(palette)
+    app.call_after_refresh(fill)
+
+
 class LabCommands(Provider):
     """Hyper-parameters, rules, schedules, problems and presets for the palette."""
 
+    @property
+    def _settings(self) -> "Settings":
+        return self.screen.lab.settings  # type: ignore[attr-defined]
+
     def _choices(self) -> list[tuple[str, str, str, str]]:
         """(text, help, kind, name) of every switch the palette offers."""
-        app = self.app
         out: list[tuple[str, str, str, str]] = []
-        for kind, p, value in current_params(app):  # type: ignore[arg-type]
+        for kind, p, value in current_params(self._settings):
             out.append((f"set {p.name} = …", f"{kind} {p.help}; now {format_value(p, value)}, range {p.range_text()}",
                         "usage", p.name))
         out += [(f"rule: {n}", r.title, "rule", n) for n, r in RULES.items()]
         out += [(f"schedule: {n}", s.title, "schedule", n) for n, s in SCHEDULES.items()]
         out += [(f"problem: {n}", p.title, "problem", n) for n, p in PROBLEMS.items() if p.planar]
-        try:
-            from descent_engine.presets import PRESETS
-
-            out += [(f"preset: {n}", p.description, "preset", n) for n, p in PRESETS.items()]
-        except ImportError:  # pragma: no cover
-            pass
+        out += [(f"preset: {n}", p.description, "preset", n) for n, p in PRESETS.items()]
         return out
 
+    def _post(self, message) -> None:
+        self.screen.post_message(message)
+
     def _command(self, kind: str, name: str):
-        app = self.app
         if kind == "usage":
-            return partial(app.notify, f"type the value too, e.g. set {name} = <value>")  # type: ignore[attr-defined]
-        return partial(app.set_choice, kind, name)  # type: ignore[attr-defined]
+            return partial(prefill_palette, self.app, f"{name} = ")
+        return partial(self._post, SetChoice(kind, name))
 
     async def discover(self) -> Hits:
         for text, help_text, kind, name in self._choices():
             yield DiscoveryHit(text, self._command(kind, name), help=help_text)
 
     async def search(self, query: str) -> Hits:
-        app = self.app
-        assignment = parse_assignment(app, query)  # type: ignore[arg-type]
+        settings = self._settings
+        assignment = parse_assignment(settings, query)
         if assignment is not None:
-            kind, p, value = assignment
-            text = f"set {p.name} = {value}"
-            yield Hit(1.0, text, partial(app.set_param, kind, p.name, value), text=text,  # type: ignore[attr-defined]
-                      help=f"{kind} {p.help}; range {p.range_text()}")
+            kind, p, value, target = assignment
+            text = f"set {p.name} = {value}" + (f" for {target}" if target else "")
+            yield Hit(1.0, text, partial(self._post, SetParam(f"{kind}.{p.name}", value, target)), text=text,
+                      help=f"{kind} {p.help}; range {p.range_text()}" + ("" if target else
+                                                                          "; add 'for RULE' for one rule of compare"))
         else:
-            message = not_here_message(app, query)  # type: ignore[arg-type]
+            message = not_here_message(settings, query)
             if message is not None:
-                yield Hit(1.0, message, partial(app.notify, message, severity="warning"),  # type: ignore[attr-defined]
+                yield Hit(1.0, message, partial(self.app.notify, message, severity="warning"),
                           text=message, help="pick a rule, schedule or problem that has it")
         matcher = self.matcher(query)
         for text, help_text, kind, name in self._choices():

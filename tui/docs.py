@@ -139,23 +139,27 @@ def _table(kind: str, items: Iterable[tuple[str, str, str, Iterable[Param]]]) ->
     return out
 
 
-_KEY_NAMES = {"space": "space", "comma": ",", "full_stop": ".", "question_mark": "?"}
+_KEY_NAMES = {"space": "space", "comma": ",", "full_stop": ".", "question_mark": "?", "left_square_bracket": "[",
+              "right_square_bracket": "]"}
 
 
-def keys_table() -> list[str]:
-    """The lab's keys, from ``DescentApp.BINDINGS`` (imported here only: it pulls in Textual)."""
-    from tui.app import DescentApp
+def keys_table(table: str = "LAB_KEYS") -> list[str]:
+    """A screen's keys from the one key table :mod:`tui.keys` (imported here only: it pulls in
+    Textual), with the keys every screen answers after the lab's."""
+    from tui import keys
 
     out = ["| key | does |", "|---|---|"]
-    for b in DescentApp.BINDINGS:
-        key = _KEY_NAMES.get(b.key, b.key)
-        out.append(f"| `{_cell(key)}` | {_cell(b.tooltip or b.description)} |")
+    entries = list(getattr(keys, table)) + (list(keys.GLOBAL_KEYS) if table == "LAB_KEYS" else [])
+    for k in entries:
+        shown = " ".join(f"`{_cell(_KEY_NAMES.get(key, key))}`" for key in k.key.split(","))
+        out.append(f"| {shown} | {_cell(k.tooltip or k.description)} |")
     return out
 
 
 def markdown() -> str:
     """The README's generated block (between the markers)."""
-    lines = ["### Keys of the lab", ""] + keys_table()
+    lines = ["### Keys of the 2-D lab", ""] + keys_table("LAB_KEYS")
+    lines += ["", "### Keys of the network lab (`t`)", ""] + keys_table("NETLAB_KEYS")
     lines += ["", "### Presets", "", "| preset | what |", "|---|---|"]
     lines += [f"| `{p.name}` | {_cell(p.description)} |" for p in PRESETS.values()]
     lines += ["", "### Rules", ""]

@@ -57,7 +57,7 @@ GLOBAL_KEYS: tuple[Key, ...] = (
 
 #: the 2-D lab
 LAB_KEYS: tuple[Key, ...] = (
-    Key("lab.run", "space", "toggle_run", "run/pause", tooltip="run or pause (a finished run starts again)"),
+    Key("lab.run", "space", "toggle_run", "run/pause", tooltip="run or pause (a run stopped at convergence or at --steps runs on)"),
     Key("lab.step", "n", "step", "step", tooltip="one step, paused"),
     Key("lab.reset", "r", "reset", "reset", tooltip="start again from the start point"),
     *pair("lab.rule", "u", "rule", 1, -1, "rule", "next rule, at its suggested lr", "previous rule"),
@@ -104,6 +104,12 @@ NETLAB_KEYS: tuple[Key, ...] = (
 
 def bindings(table: Iterable[Key]) -> list[Binding]:
     return [k.binding() for k in table]
+
+
+def with_global(screen_bindings: Sequence[Binding]) -> list[Binding]:
+    """A screen's bindings with the app's shown ones (the palette) before the last (quit)."""
+    shown = bindings(k for k in GLOBAL_KEYS if k.show)
+    return [*screen_bindings[:-1], *shown, *screen_bindings[-1:]]
 
 
 def hints(bindings: Sequence[Binding], check_action: Callable[[str, tuple[object, ...]], bool | None],

@@ -27,7 +27,7 @@ from descent_engine.averages import bias_correction
 from descent_engine.ewa import ewa, seasonal_series, weights, window
 from descent_engine.params import Param, format_value
 
-from ..charts import Chart, Line
+from ..widgets.plot import Chart, Line
 
 #: the lab's one knob, stepped with the registry's nudge (0.9 -> 0.95 -> 0.975, 0.9 -> 0.8)
 BETA = Param("beta", 0.9, "weight of the past in v = β v + (1-β) θ", low=0.0, high=1.0, high_open=True, symbol="β")

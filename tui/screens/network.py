@@ -64,9 +64,10 @@ from descent_engine.schedules import SCHEDULES, get_schedule
 
 from rich.cells import cell_len
 
-from ..charts import MONO_MARKERS, Chart, Line
-from ..lab import KeyHints
-from ..status import WrapLine, params_text
+from ..widgets.plot import MONO_MARKERS, Chart, Line
+from ..widgets.wrapline import KeyHints
+from ..lab.text import params_text
+from ..widgets.wrapline import WrapLine
 
 #: the single run's length: the note's net on digits is near 100% training accuracy after 20
 #: epochs, which take about a second; 60 keep the live charts moving long enough to watch

@@ -3,7 +3,8 @@
 :class:`RowStrips` paints from cached rows (``(line, runs)``, runs ``(start, end, style)``); it
 uses Textual's ``_dirty_regions`` and the active app's console to compose a span's style as
 Textual does. :func:`refresh_changed_rows` repaints only the rows that changed. Without those
-internals, it falls back to Textual's own ``render_line``.
+internals, it falls back to Textual's own ``render_line``. :func:`input_pending` tells the lab's
+ticker whether a key waits in the app's queue.
 """
 
 from __future__ import annotations
@@ -128,3 +129,17 @@ def refresh_changed_rows(widget: Widget) -> None:
         while y < n and new[y] != old[y]:
             y += 1
         widget.refresh(Region(0, start, size.width, y - start))
+
+
+def input_pending(node: Any) -> bool:
+    """True when a message (a key press, most likely) waits in the app's queue.
+
+    Reads the app's private ``_message_queue``; without it (another Textual) the answer is False
+    and the lab simply does not yield its engine tick to a waiting key.
+    """
+    try:
+        queue = getattr(node.app, "_message_queue", None)
+    except Exception:  # no active app
+        return False
+    empty = getattr(queue, "empty", None)
+    return bool(empty is not None and not empty())

@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from descent_engine.averages import EwaState
+from descent_engine.averages import DEFAULT_BETA, EwaState
+from descent_engine.rules import RULES
 from descent_engine.run import Run, Settings
 
 #: steps per second the `,`/`.` keys cycle through; None = as fast as the budget allows
@@ -25,14 +26,21 @@ SPEEDS: tuple[int | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
 DEFAULT_SPEED_INDEX = 3
 #: rows kept per run (the engine's History halves itself beyond this), enough for any chart width
 CAPACITY = 4096
-#: the EWA chart's beta for a rule without one (the note's usual 0.9)
-DEFAULT_EWA_BETA = 0.9
 #: at most this many live runs in compare mode
 MAX_COMPARE = 4
+#: the note's comparison: plain gd against (EWA-form) momentum
+DEFAULT_COMPARE = ("gd", "momentum")
 
 
 def speed_text(speed: int | None) -> str:
     return "max" if speed is None else f"{speed}/s"
+
+
+def next_rule_to_add(current: Sequence[str]) -> str | None:
+    """The first registry rule not yet compared, or None when four are on screen (or none left)."""
+    if len(current) >= MAX_COMPARE:
+        return None
+    return next((name for name in RULES if name not in current), None)
 
 
 class _EwaBuffer:
@@ -84,7 +92,7 @@ class Trace:
         self.run = Run(settings, capacity=CAPACITY)
         self.label = label or self.run.rule.name
         main = self.run.rule.main_beta
-        self.ewa_beta = float(self.run.hp[main]) if main else DEFAULT_EWA_BETA
+        self.ewa_beta = float(self.run.hp[main]) if main else DEFAULT_BETA
         self._ewa = EwaState()
         self._ewa_rows = _EwaBuffer()
         self._cache: tuple[int, TraceData] | None = None
@@ -101,6 +109,10 @@ class Trace:
     @property
     def diverged_at(self) -> int | None:
         return self.run.diverged_at
+
+    @property
+    def converged_at(self) -> int | None:
+        return self.run.converged_at
 
     def _record(self) -> None:
         g0 = float(self.run.grad[0])
@@ -138,9 +150,13 @@ class Lab:
     ``version`` increases on every change of runs (not on steps), so charts can key on it.
     """
 
-    def __init__(self, settings: Sequence[Settings], compare: bool = False,
+    def __init__(self, settings: Sequence[Settings], compare: bool = False, max_steps: int | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.compare = compare
+        #: runs stop here (``--steps``, a preset's steps); None: only at convergence
+        self.max_steps = max_steps
+        #: False after a key asked to run on past convergence or the step limit
+        self.stops = True
         self.traces: list[Trace] = [Trace(s) for s in settings]
         self.ghosts: list[TraceData] = []
         self.speed_index = DEFAULT_SPEED_INDEX
@@ -164,9 +180,36 @@ class Lab:
         return max(t.k for t in self.traces)
 
     @property
-    def done(self) -> bool:
-        """True when no run can step any more (every one has diverged)."""
+    def diverged(self) -> bool:
+        """Every run has diverged: nothing can step any more."""
         return all(t.diverged_at is not None for t in self.traces)
+
+    def _finished(self, t: Trace) -> bool:
+        if t.diverged_at is not None:
+            return True
+        if not self.stops:
+            return False
+        return t.converged_at is not None or (self.max_steps is not None and t.k >= self.max_steps)
+
+    @property
+    def done(self) -> bool:
+        """True when no run steps on its own any more: each diverged, converged or is at the limit."""
+        return all(self._finished(t) for t in self.traces)
+
+    def stop_reason(self) -> str:
+        """Why the runs stopped, as the status line says it ("converged at step 812", ...)."""
+        t = self.traces[0] if len(self.traces) == 1 else None
+        if self.diverged:
+            return f"diverged at step {self.traces[0].diverged_at}" if t else "every run diverged"
+        if t is not None and t.converged_at is not None and self.stops:
+            return f"converged at step {t.converged_at}"
+        if self.max_steps is not None and self.stops and self.k >= self.max_steps:
+            return f"stopped at step {self.k} (--steps {self.max_steps})"
+        return "every run stopped" if self.done else ""
+
+    def run_on(self) -> None:
+        """Keep stepping past convergence and the step limit (a key asked to)."""
+        self.stops = False
 
     # -- changes ---------------------------------------------------------------------------------
     def apply(self, settings: Sequence[Settings], compare: bool | None = None, ghost: bool = True) -> None:
@@ -183,12 +226,14 @@ class Lab:
         if compare is not None:
             self.compare = compare
         self.traces = new
+        self.stops = True
         self._carry = 0.0
         self.version += 1
 
     def reset(self) -> None:
         """Restart the same settings; the ghost stays as it was."""
         self.traces = [Trace(t.settings) for t in self.traces]
+        self.stops = True
         self._carry = 0.0
         self.version += 1
 
@@ -198,8 +243,11 @@ class Lab:
 
     # -- stepping --------------------------------------------------------------------------------
     def step(self, n: int = 1) -> int:
-        """Advance every live run by ``n`` steps in lockstep; returns the most steps any took."""
-        return max(t.step(n) for t in self.traces)
+        """Advance every live run by ``n`` steps in lockstep (none past the step limit, while the
+        lab stops there); returns the most steps any took."""
+        if self.stops and self.max_steps is not None:
+            n = min(n, self.max_steps - self.k)
+        return max(t.step(n) for t in self.traces) if n > 0 else 0
 
     def advance(self, dt: float, budget: float = 0.012) -> int:
         """Steps due after ``dt`` seconds at the current speed, for at most ``budget`` seconds."""

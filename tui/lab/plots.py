@@ -1,0 +1,184 @@
+"""The lab's charts: what each of the six shows, built from the runs' frozen data.
+
+:class:`LabPlots` hands each chart its lines; the charts themselves skip the work when their data
+did not change (the key passed along is the lab's version).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from textual.widget import Widget
+
+from ..widgets.plot import PALETTE, PATH_MARKS, Chart, Landscape, Line, Path, stable_limits
+from .model import Lab, Trace, TraceData
+
+
+def _gap_log(loss: np.ndarray, loss_star: float) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        gap = loss - loss_star
+        return np.where(gap > 0, np.log10(np.where(gap > 0, gap, 1.0)), np.nan)
+
+
+def _log_abs(a: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        a = np.abs(a)
+        return np.where(a > 0, np.log10(np.where(a > 0, a, 1.0)), np.nan)
+
+
+def path_legend(labels: list[str], mono: bool, width: int) -> str:
+    """``1:gd  2:momentum`` (or the path marks without colour), labels shortened to fit ``width``;
+    empty for a single run, or when even 3-letter labels do not fit."""
+    if len(labels) < 2:
+        return ""
+    tags = [PATH_MARKS[i % len(PATH_MARKS)] + " " if mono else f"{i + 1}:" for i in range(len(labels))]
+    for cut in (max(map(len, labels)), 8, 6, 4, 3):
+        for sep in ("  ", " "):
+            legend = sep.join(t + label[:cut] for t, label in zip(tags, labels))
+            if len(legend) <= width:
+                return legend
+    return ""
+
+
+class LabPlots:
+    """Draws the lab's charts into ``view`` (the lab screen's widgets, found by id)."""
+
+    def __init__(self, view: Widget) -> None:
+        self.view = view
+        self._fresh: set[str] = set()
+        self._rr = 0  # round-robin position among the charts after the loss chart
+        self._costs: dict[str, float] = {}  # each chart's last build time (seconds)
+
+    def draw(self, lab: Lab, shown: list[str], budget: float | None = None, next_slice: bool = False) -> bool:
+        """Hand every shown chart its data; returns True when all of them are up to date.
+
+        With a ``budget`` (seconds) the charts are rebuilt in turn until it is spent (the loss
+        chart first, the others round-robin), so one frame never costs more than about the budget
+        and a key press is never stuck behind six plotext builds. ``next_slice`` goes on with the
+        frame begun before (charts already drawn in it are left alone), so a frame always
+        completes. Without a budget (tests, snapshots) every chart is updated.
+        """
+        live = [t.data() for t in lab.traces]
+        args = (lab, live, lab.ghosts, lab.compare, lab.version)
+        if budget is None:
+            for name in shown:
+                self.update(name, *args)
+            return True
+        if not next_slice:
+            self._fresh = set()
+        others = [c for c in shown if c != "loss"]
+        rr = self._rr % max(len(others), 1)
+        order = (["loss"] if "loss" in shown else []) + others[rr:] + others[:rr]
+        start = time.perf_counter()
+        built = 0
+        for name in order:
+            if name in self._fresh:
+                continue
+            # the next chart only if it fits (its last build time as the guess); one at least
+            if built and time.perf_counter() - start + self._costs.get(name, 0.0) > budget:
+                break
+            t0 = time.perf_counter()
+            self.update(name, *args)
+            self.view.query_one(f"#{name}").render()  # build now, inside the budget (cached for the paint)
+            self._costs[name] = time.perf_counter() - t0
+            built += 1
+            self._fresh.add(name)
+            if name in others:
+                self._rr = others.index(name) + 1
+        return all(name in self._fresh for name in shown)
+
+    def update(self, name: str, lab: Lab, live, ghosts, compare: bool, key) -> None:
+        first = lab.traces[0]
+        if name == "loss":
+            self._loss(live, ghosts, compare, key)
+        elif name == "landscape":
+            self._landscape(first, live, ghosts, key)
+        elif name == "grads":
+            self._grads(live, ghosts, compare, key)
+        elif name == "params":
+            self._params(first, live, ghosts, compare, key)
+        elif name == "ewa":
+            self._ewa(lab, first, live, ghosts, compare, key)
+        elif name == "lr":
+            self._lr(first, live, ghosts, compare, key)
+
+    def _loss(self, live: list[TraceData], ghosts: list[TraceData], compare: bool, key) -> None:
+        lines = [Line(g.step, _gap_log(g.loss, g.loss_star), "previous" if i == 0 else "", dim=True)
+                 for i, g in enumerate(ghosts)]
+        lines += [Line(d.step, _gap_log(d.loss, d.loss_star), d.label if compare else "") for d in live]
+        self.view.query_one("#loss", Chart).show(lines, key=key)
+
+    def _landscape(self, first: Trace, live: list[TraceData], ghosts: list[TraceData], key) -> None:
+        view = self.view.query_one("#landscape", Landscape)
+        p = first.run.problem
+        view.set_problem((p.name, tuple(sorted(p.params.items()))), p.loss_grid, p.bounds, p.w_star, p.loss_star)
+        paths = [Path(g.w[:, 0], g.w[:, 1], dim=True) for g in ghosts]
+        paths += [Path(d.w[:, 0], d.w[:, 1], d.label) for d in live]
+        view.show(paths, key=key)
+        subtitle = path_legend([d.label for d in live], self.view.app.no_color, view.size.width - 6)
+        if subtitle != view.border_subtitle:  # setting it repaints the whole widget, even unchanged
+            view.border_subtitle = subtitle
+
+    def _grads(self, live, ghosts, compare, key) -> None:
+        lines: list[Line] = []
+        for g in ghosts:
+            lines += [Line(g.step, _log_abs(g.grad[:, i]), dim=True) for i in range(g.grad.shape[1])]
+        if compare:
+            lines += [Line(d.step, _log_abs(np.linalg.norm(d.grad, axis=1)), d.label) for d in live]
+            title = "Gradients  log10‖g‖"
+        else:
+            d = live[0]
+            lines += [Line(d.step, _log_abs(d.grad[:, i]), f"|g{i}|") for i in range(d.grad.shape[1])]
+            title = "Gradients  log10|g_i|"
+        self.view.query_one("#grads", Chart).show(lines, title=title, key=key)
+
+    def _params(self, first: Trace, live, ghosts, compare, key) -> None:
+        lines: list[Line] = []
+        for g in ghosts:
+            lines += [Line(g.step, g.w[:, i], dim=True) for i in range(g.w.shape[1])]
+        for j, d in enumerate(live):
+            for i in range(d.w.shape[1]):
+                if compare:
+                    lines.append(Line(d.step, d.w[:, i], d.label if i == 0 else "", color=PALETTE[j % len(PALETTE)]))
+                else:
+                    lines.append(Line(d.step, d.w[:, i], f"w{i}"))
+        w_star = first.run.problem.w_star
+        self.view.query_one("#params", Chart).show(lines, hlines=tuple(float(v) for v in w_star), key=key)
+
+    def _ewa(self, lab: Lab, first: Trace, live, ghosts, compare, key) -> None:
+        lines: list[Line] = []
+        rule = first.run.rule
+        if compare:
+            for d, t in zip(live, lab.traces):
+                r = t.run.rule
+                if r.average:
+                    lines.append(Line(d.step, d.avg[:, 0], f"{d.label} {r.average}"))
+                else:
+                    lines.append(Line(d.ewa_step, d.ewa, f"{d.label} EWA"))
+            title = "EWA of g0: each rule's own average"
+        else:
+            d = live[0]
+            for g in ghosts:
+                lines.append(Line(g.ewa_step, g.ewa, dim=True))
+            lines.append(Line(d.step, d.grad[:, 0], "g0", marker="dot", kind="scatter"))
+            lines.append(Line(d.ewa_step, d.ewa, "EWA"))
+            lines.append(Line(d.ewa_step, d.ewa_corrected, "corrected"))
+            if rule.average:
+                lines.append(Line(d.step, d.avg[:, 0], rule.average_label or rule.average))
+            title = f"EWA of g0  β {d.ewa_beta:g}  window {1 / (1 - d.ewa_beta):.3g}"
+        self.view.query_one("#ewa", Chart).show(lines, title=title, key=key)
+
+    def _lr(self, first: Trace, live, ghosts, compare, key) -> None:
+        lines: list[Line] = []
+        k = max(d.step[-1] for d in live) if live else 0
+        horizon = stable_limits((0.0, max(100.0, 2.0 * float(k))), None, from_zero=True)[1]  # 1-2-5 steps
+        if not compare:
+            future = np.unique(np.linspace(k, horizon, 256).astype(np.int64))
+            lines.append(Line(future.astype(float), first.run.resolved.lrs(future), "coming", dim=True))
+        for g in ghosts:
+            lines.append(Line(g.step, g.lr, dim=True))
+        lines += [Line(d.step, d.lr, d.label if compare else "η_t") for d in live]
+        top = max((float(np.nanmax(ln.y)) for ln in lines if ln.y.size and np.isfinite(ln.y).any()), default=1.0)
+        # from 0 and with head-room, so the legend does not hide a constant rate
+        self.view.query_one("#lr", Chart).show(lines, xlim=(0, horizon), ylim=(0, top * 1.3 if top > 0 else 1.0), key=key)
