@@ -26,3 +26,19 @@ def test_engine_imports_no_ui_library():
     for name in ("params", "rules", "schedules", "ewa", "problems", "theory", "run"):
         assert f"descent_engine.{name}" in result["modules"]
     assert result["ui"] == []
+
+
+def test_import_contracts_hold():
+    """pyproject's [tool.importlinter] contracts: the engine imports no UI; cli > app > labs >
+    screens > palette > widgets. Run as CI would, with the lint-imports of this environment."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    exe = Path(sys.executable).with_name("lint-imports")
+    command = [str(exe)] if exe.exists() else [shutil.which("lint-imports") or "lint-imports"]
+    done = subprocess.run(command + ["--no-cache"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout

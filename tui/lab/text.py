@@ -15,6 +15,7 @@ from rich.text import Text
 from descent_engine.params import format_value
 from descent_engine.problems import get_problem_spec
 
+from ..formatting import params_text
 from ..widgets.wrapline import WrapLine
 from .model import Lab, Trace, speed_text
 
@@ -25,11 +26,6 @@ def _sci(x: float | None, digits: int = 3) -> str:
     if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e3):
         return f"{x:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
     return f"{x:.{digits}g}"
-
-
-def params_text(params, values) -> list[str]:
-    """``label value`` for every Param, formatted by the registry."""
-    return [f"{p.label} {format_value(p, values[p.name])}" for p in params]
 
 
 def _group(name: str, params: list[str], style: str) -> list[tuple[str, str]]:

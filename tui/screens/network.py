@@ -66,7 +66,7 @@ from rich.cells import cell_len
 
 from ..widgets.plot import MONO_MARKERS, Chart, Line
 from ..widgets.wrapline import KeyHints
-from ..lab.text import params_text
+from ..formatting import params_text
 from ..widgets.wrapline import WrapLine
 
 #: the single run's length: the note's net on digits is near 100% training accuracy after 20
