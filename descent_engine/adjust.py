@@ -224,6 +224,10 @@ def set_param(settings: Settings, kind: str, name: str, value: Any) -> Settings:
 
 
 # -- compare sets -------------------------------------------------------------------------------------
+#: at most this many rules side by side in compare mode
+MAX_COMPARE = 4
+
+
 def compare_set(base: Settings, rules: Sequence[str], *, same_lr: bool = False, limit: int | None = None) -> list[Settings]:
     """One Settings per rule (duplicates dropped), the base rule keeping the base's own settings.
 

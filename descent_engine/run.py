@@ -179,11 +179,22 @@ EXPLODE_FACTOR = 1e10
 _EPS = float(np.finfo(float).eps)
 
 
-def converge_tolerance(loss0: float, loss_star: float) -> float:
-    """The loss gap below which a run has converged: the gap is at float precision of L*
-    (4 eps |L*|) or, where L* is 0 or tiny, the error |w - w*| is at float precision of the
-    start's (the gap of a smooth minimum is quadratic in it: eps^2 times the first gap)."""
-    return 4.0 * _EPS * max(abs(loss_star), _EPS * max(loss0 - loss_star, 0.0))
+def converge_tolerance(loss0: float, loss_star: float, lam_max: float = 0.0, w_star_norm: float = 0.0) -> float:
+    """The loss gap below which a run has converged, the largest of: the gap at float precision
+    of L* (4 eps |L*|); the error |w - w*| at float precision of the start's (the gap of a smooth
+    minimum is quadratic in it: eps^2 times the first gap); and w at float precision of w*
+    (w cannot come nearer than a few ulps of w*: lam_max/2 (4 eps |w*|)^2)."""
+    return max(4.0 * _EPS * abs(loss_star), 4.0 * _EPS * _EPS * max(loss0 - loss_star, 0.0),
+               0.5 * abs(lam_max) * (4.0 * _EPS * w_star_norm) ** 2)
+
+
+def _curvature(problem: Problem) -> float:
+    """The largest |eigenvalue| of the Hessian at w* (0 where the problem has none)."""
+    try:
+        h = np.asarray(problem.hessian(), dtype=float)
+        return float(np.max(np.abs(np.linalg.eigvalsh(0.5 * (h + h.T))))) if h.size else 0.0
+    except (AttributeError, NotImplementedError, ValueError, np.linalg.LinAlgError):
+        return 0.0
 
 
 class Run:
@@ -217,7 +228,8 @@ class Run:
         self._loss_star = self.problem.loss_star
         self.loss0 = self.problem.loss(self.w)
         self._explode = EXPLODE_FACTOR * max(self.loss0 - self.problem.loss_star, 1e-12)
-        self._converged_gap = converge_tolerance(self.loss0, self._loss_star)
+        self._converged_gap = converge_tolerance(self.loss0, self._loss_star, _curvature(self.problem),
+                                                 float(np.linalg.norm(self.problem.w_star)))
         self._begin_row(self.w, self.loss0)
 
     # -- internals ----------------------------------------------------------------------------

@@ -27,7 +27,10 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from descent_engine.params import Param, ParamError
+from descent_engine import adjust
+from descent_engine.adjust import MAX_COMPARE
+from descent_engine.params import Param, ParamError, ParamSet
+from descent_engine.rules import RULES
 
 from . import data as cli_data, network as cli_network, run as cli_run
 from .common import CliError, Interrupted, quiet_stdout, shorten
@@ -67,6 +70,15 @@ def version() -> str:
 
 SCREENSHOT_DIR = Param("screenshot_dir", None, "where the s key saves SVG screenshots", kind="text",
                        none_text="the current directory")
+#: the lab's own knobs (besides the settings flags every command shares)
+LAB_PARAMS = ParamSet((
+    Param("compare", None, "open compare mode with these rules (comma-separated, at most "
+          f"{MAX_COMPARE}), each at its own suggested lr, e.g. gd,momentum,adam", kind="text",
+          none_text="one run (a compare preset: its rules)"),
+    Param("steps", None, "stop the runs at this step (space runs on); runs also stop when they converge",
+          kind="int", low=1, high=10**9, none_text="the preset's, else at convergence"),
+    SCREENSHOT_DIR,
+))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_network.register(sub)
     cli_data.register(sub)
     add_settings_arguments(parser)
-    add_param_flags(parser.add_argument_group("the lab"), (SCREENSHOT_DIR,), prefix="app_")
+    add_param_flags(parser.add_argument_group("the lab"), LAB_PARAMS, prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
     return parser
 
@@ -98,10 +110,31 @@ def _open_app(args: argparse.Namespace) -> int:
         if not os.path.isdir(shots):
             raise CliError(f"--screenshot-dir {shorten(shots)}: not a directory")
         options["screenshot_dir"] = shots
-    if preset is not None and preset.compare and settings == preset.settings:
+    rules = getattr(args, "app_compare", None)
+    if rules is not None:
+        options["compare_set"] = compare_rules(parse_flag(LAB_PARAMS.get("compare"), rules), settings)
+    elif preset is not None and preset.compare and settings == preset.settings:
         options["compare_set"] = preset.compare_set()  # a compare preset opens compare mode
+    steps = getattr(args, "app_steps", None)
+    if steps is not None:
+        options["max_steps"] = parse_flag(LAB_PARAMS.get("steps"), steps)
+    elif preset is not None:
+        options["max_steps"] = preset.steps  # the note's runs are its 100 iterations
     status = run_app(settings, **options)
     return int(status) if status is not None else 0
+
+
+def compare_rules(text: str, base) -> list:
+    """``gd,momentum,adam`` -> the engine's compare set (each rule at its own suggested lr)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise CliError("--compare: name at least one rule, e.g. --compare gd,momentum")
+    canonical = [RULES.canonical(n) for n in names]  # an unknown name: one line with the known ones
+    if len(set(canonical)) != len(canonical):
+        raise CliError(f"--compare {shorten(text)}: a rule is named twice")
+    if len(canonical) > MAX_COMPARE:
+        raise CliError(f"--compare: at most {MAX_COMPARE} rules side by side, got {len(canonical)}")
+    return adjust.compare_set(base, canonical, limit=MAX_COMPARE)
 
 
 def _is_number(text: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from descent_engine.adjust import MAX_COMPARE
 from descent_engine.averages import DEFAULT_BETA, EwaState
 from descent_engine.rules import RULES
 from descent_engine.run import Run, Settings
@@ -26,8 +27,6 @@ SPEEDS: tuple[int | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
 DEFAULT_SPEED_INDEX = 3
 #: rows kept per run (the engine's History halves itself beyond this), enough for any chart width
 CAPACITY = 4096
-#: at most this many live runs in compare mode
-MAX_COMPARE = 4
 #: the note's comparison: plain gd against (EWA-form) momentum
 DEFAULT_COMPARE = ("gd", "momentum")
 

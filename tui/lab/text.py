@@ -61,6 +61,8 @@ def state_item(lab: Lab, trace: Trace | None = None) -> tuple[str, str]:
             return (f"✖ diverged at step {t.diverged_at}", "bold red")
     elif diverged and len(diverged) == len(traces):
         return ("✖ all diverged", "bold red")
+    if trace is None and lab.done:
+        return (f"✔ {lab.stop_reason()} (space: run on)", "bold green")
     if lab.running:
         return (f"▶ running {speed_text(lab.speed)}", "bold green")
     return (f"⏸ paused ({speed_text(lab.speed)})", "bold yellow")
