@@ -49,7 +49,7 @@ def test_the_lab_stops_at_its_step_limit_and_space_runs_on():
     lab._clock = lambda: t[0]
     for _ in range(50):
         lab.advance(1.0)
-    assert lab.k == 100 and lab.done and "stopped at step 100" in lab.stop_reason()
+    assert lab.k == 100 and lab.done and "stopped at step 100 (the step limit)" in lab.stop_reason()
     lab.run_on()
     assert not lab.done
     lab.step(5)

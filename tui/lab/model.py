@@ -203,7 +203,7 @@ class Lab:
         if t is not None and t.converged_at is not None and self.stops:
             return f"converged at step {t.converged_at}"
         if self.max_steps is not None and self.stops and self.k >= self.max_steps:
-            return f"stopped at step {self.k} (--steps {self.max_steps})"
+            return f"stopped at step {self.k} (the step limit)"
         return "every run stopped" if self.done else ""
 
     def run_on(self) -> None:
