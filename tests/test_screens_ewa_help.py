@@ -230,7 +230,7 @@ async def test_help_from_the_lab_lists_the_lab_keys_and_closes():
         assert isinstance(app.screen, HelpScreen)
         source = app.screen.source
         assert "Keys of the EWA lab" in source
-        assert "zoom start" in source and "β up" in source
+        assert "zoom on the first days" in source and "β up" in source
         await pilot.press("escape")
         assert isinstance(app.screen, EwaLabScreen)
 
@@ -288,3 +288,30 @@ async def test_tiny_and_resized_terminal_does_not_crash():
         await pilot.press("b")
         assert isinstance(app.screen, EwaLabScreen)
         assert app.screen.beta == pytest.approx(0.99)
+
+
+async def test_the_palette_sets_the_ewa_labs_beta_and_rejects_a_bad_one():
+    from tui.app import DescentApp
+
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EwaLabScreen)
+        await pilot.press("ctrl+p", *"beta 0.95")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and screen.beta == 0.95
+        await pilot.press("ctrl+p", *"beta 1.5")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.beta == 0.95
+        assert any("beta must be in [0, 1)" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+p", *"the lecture's")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.beta == LECTURE_BETAS[0]

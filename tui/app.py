@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,7 +36,8 @@ class DescentApp(App):
     TITLE = "descent-tui"
     CSS_PATH = "descent.tcss"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = keys.bindings(keys.GLOBAL_KEYS)
+    #: shown by the screens' own footers (Textual's Footer docks the palette key on its right)
+    BINDINGS = [replace(b, show=False) for b in keys.bindings(keys.GLOBAL_KEYS)]
 
     def __init__(self, settings: Settings | None = None, *, autorun: bool = True, compare: bool = False,
                  frame_rate: float = FRAME_RATE, screenshot_dir: str | os.PathLike | None = None,

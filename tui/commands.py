@@ -134,3 +134,40 @@ class LabCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score * 0.9, matcher.highlight(text), self._command(kind, name), text=text, help=help_text)
+
+
+class EwaCommands(Provider):
+    """The EWA lab's palette: ``set beta = 0.95`` (or ``beta 0.95``) and the lecture's betas.
+
+    The screen provides ``PALETTE_PARAMS`` (its Params) and ``PALETTE_CHOICES`` ((text, help,
+    name, value) rows); the provider posts :class:`SetParam` and the screen validates."""
+
+    def _params(self) -> tuple[Param, ...]:
+        return tuple(getattr(self.screen, "PALETTE_PARAMS", ()))
+
+    def _choices(self) -> list[tuple[str, str, str, object]]:
+        out = [(f"set {p.name} = …", f"{p.help}; range {p.range_text()}", p.name, None) for p in self._params()]
+        return out + list(getattr(self.screen, "PALETTE_CHOICES", ()))
+
+    def _command(self, name: str, value: object):
+        if value is None:
+            return partial(prefill_palette, self.app, f"{name} = ")
+        return partial(self.screen.post_message, SetParam(name, value))
+
+    async def discover(self) -> Hits:
+        for text, help_text, name, value in self._choices():
+            yield DiscoveryHit(text, self._command(name, value), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        m = _ASSIGN.match(query)
+        if m:
+            for p in self._params():
+                if m.group(1) in (p.name, p.symbol):
+                    text = f"set {p.name} = {m.group(2)}"
+                    yield Hit(1.0, text, partial(self.screen.post_message, SetParam(p.name, m.group(2))), text=text,
+                              help=f"{p.help}; range {p.range_text()}")
+        matcher = self.matcher(query)
+        for text, help_text, name, value in self._choices():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score * 0.9, matcher.highlight(text), self._command(name, value), text=text, help=help_text)

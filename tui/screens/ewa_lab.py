@@ -20,13 +20,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from descent_engine.averages import bias_correction
 from descent_engine.ewa import ewa, seasonal_series, weights, window
-from descent_engine.params import Param, format_value
+from descent_engine.params import Param, ParamError, format_value
 
+from ..commands import EwaCommands
+from ..messages import SetParam
 from ..widgets.plot import Chart, Line
 
 #: the lab's one knob, stepped with the registry's nudge (0.9 -> 0.95 -> 0.975, 0.9 -> 0.8)
@@ -97,8 +99,8 @@ def explanation(curves: EwaCurves, day: int) -> Text:
     w = window(beta)
     wt = days_text(w)
     t = Text()
-    t.append(f"β={b}", style="bold")
-    t.append(f"   window 1/(1−β)={wt} days\n", style="bold")
+    # one run of text: an SVG renderer drops the spaces that start a run of their own
+    t.append(f"β={b}   window 1/(1−β)={wt} days\n", style="bold")
     i = int(np.clip(day, 1, curves.day.shape[0])) - 1
     t.append(f"Day {i + 1}: θ {curves.theta[i]:.1f}  v {curves.v[i]:.1f}  v̂ {curves.v_hat[i]:.1f}"
              f"  1−β^t={bias_correction(beta, i + 1):.2f}\n")
@@ -118,7 +120,7 @@ def explanation(curves: EwaCurves, day: int) -> Text:
     return t
 
 
-class EwaLabScreen(ModalScreen[None]):
+class EwaLabScreen(Screen[None]):
     """The note's EWA section on one screen; beta keys act live."""
 
     CSS_PATH = "screens.tcss"
@@ -134,13 +136,18 @@ class EwaLabScreen(ModalScreen[None]):
         ),
         Binding("left", f"move_day({-DAY_STEP})", "day back", group=Binding.Group("day", compact=True)),
         Binding("right", f"move_day({DAY_STEP})", "day on", group=Binding.Group("day", compact=True)),
-        Binding("z", "toggle_zoom", "zoom start"),
-        Binding("up", "scroll_text(-1)", "scroll text up", group=Binding.Group("text", compact=True)),
-        Binding("down", "scroll_text(1)", "scroll text down", group=Binding.Group("text", compact=True)),
+        Binding("z", "toggle_zoom", "zoom", tooltip="zoom on the first days (where bias correction matters)"),
+        Binding("up", "scroll_text(-1)", "scroll text up", show=False),
+        Binding("down", "scroll_text(1)", "scroll text down", show=False),
         Binding("question_mark", "help", "help"),
         Binding("escape,e", "close", "back"),
         Binding("q", "app.quit", "quit", show=False),
     ]
+
+    COMMANDS = {EwaCommands}
+    PALETTE_PARAMS = (BETA,)
+    PALETTE_CHOICES = tuple((f"β = {b:g} (the lecture's)", f"window about {1 / (1 - b):.3g} days", "beta", b)
+                            for b in LECTURE_BETAS)
 
     beta: reactive[float] = reactive(BETA.default, init=False)
     day: reactive[int] = reactive(START_DAY, init=False)
@@ -165,6 +172,13 @@ class EwaLabScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self._ready = True
         self._redraw()
+
+    def on_set_param(self, message: SetParam) -> None:
+        """From the palette: a value for β, checked by its Param (a bad one is a notification)."""
+        try:
+            self.beta = BETA.validate(BETA.parse(message.value) if isinstance(message.value, str) else message.value)
+        except ParamError as exc:
+            self.notify(str(exc), severity="error", title="β not set")
 
     # -- actions ----------------------------------------------------------------------------------
     def action_nudge_beta(self, direction: int) -> None:

@@ -18,11 +18,10 @@ from rich.markdown import Markdown as RichMarkdown
 from textual.widgets import Footer, Static
 
 from descent_engine.params import Param
+from descent_engine.presets import NOTE_GDM_BETA
 from descent_engine.rules import RULES, note_momentum_beta
 from descent_engine.schedules import SCHEDULES
 
-#: the note's GDM beta, which weighs the *new* gradient
-NOTE_GDM_BETA = 0.6
 
 CHARTS = (
     ("Loss", "log10(L − L\\*) against the step, with L\\* the problem's true optimum (the note's "
