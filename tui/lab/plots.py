@@ -101,7 +101,7 @@ class LabPlots:
         elif name == "ewa":
             self._ewa(lab, first, live, ghosts, compare, key)
         elif name == "lr":
-            self._lr(first, live, ghosts, compare, key)
+            self._lr(lab, first, live, ghosts, compare, key)
 
     def _loss(self, live: list[TraceData], ghosts: list[TraceData], compare: bool, key) -> None:
         lines = [Line(g.step, _gap_log(g.loss, g.loss_star), "previous" if i == 0 else "", dim=True)
@@ -169,10 +169,13 @@ class LabPlots:
             title = f"EWA of g0  β {d.ewa_beta:g}  window {1 / (1 - d.ewa_beta):.3g}"
         self.view.query_one("#ewa", Chart).show(lines, title=title, key=key)
 
-    def _lr(self, first: Trace, live, ghosts, compare, key) -> None:
+    def _lr(self, lab: Lab, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
         k = max(d.step[-1] for d in live) if live else 0
-        horizon = stable_limits((0.0, max(100.0, 2.0 * float(k))), None, from_zero=True)[1]  # 1-2-5 steps
+        if lab.stops and lab.max_steps is not None and k <= lab.max_steps:
+            horizon = float(lab.max_steps)  # the run ends there: the axis fits it
+        else:
+            horizon = stable_limits((0.0, max(100.0, 2.0 * float(k))), None, from_zero=True)[1]  # 1-2-5 steps
         if not compare:
             future = np.unique(np.linspace(k, horizon, 256).astype(np.int64))
             lines.append(Line(future.astype(float), first.run.resolved.lrs(future), "coming", dim=True))
