@@ -355,3 +355,52 @@ async def test_no_color_gives_every_series_its_own_marker():
             ghost = {m for _x, _y, m, c, _lb, _l in series if c == DIM_COLOR}
             live = {m for _x, _y, m, c, _lb, _l in series if c != DIM_COLOR}
             assert not ghost & live, (name, ghost, live)  # the ghost looks like no live series
+
+
+async def test_palette_sets_one_rule_of_compare_or_all():
+    from descent_engine.rules import get_rule
+
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("c", "a")  # gd, momentum and the next rule
+        names = [get_rule(t.settings.rule).name for t in app.lab.traces]
+        assert names[:2] == ["gd", "momentum"] and len(names) == 3
+        before = [t.run.hp["lr"] for t in app.lab.traces]
+        await pilot.press("ctrl+p", *"set lr = 3e-5 for gd")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        after = [t.run.hp["lr"] for t in app.lab.traces]
+        assert after[0] == pytest.approx(3e-5) and after[1:] == before[1:]
+        await pilot.press("ctrl+p", *"set lr = 2e-5")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [t.run.hp["lr"] for t in app.lab.traces] == pytest.approx([2e-5] * 3)
+        await pilot.press("ctrl+p", *"set lr = 2e-5 for adamw")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any("adamw is not on screen" in str(n.message) for n in app._notifications)
+
+
+async def test_a_screen_on_top_of_the_lab_stops_its_engine():
+    app = DescentApp()  # running on its own timer
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause()
+            if app.lab.k > 0:
+                break
+        assert app.lab.k > 0
+        await pilot.press("e")
+        await pilot.pause(0.1)
+        k = app.lab.k
+        for _ in range(20):
+            await pilot.pause(0.02)
+        assert app.lab.k == k  # the EWA lab on top: the 2-D lab does not step
+        await pilot.press("escape")
+        for _ in range(200):
+            await pilot.pause()
+            if app.lab.k > k:
+                break
+        assert app.lab.k > k  # back on screen: it runs again
