@@ -53,25 +53,56 @@ async def test_a_screenshot_that_cannot_be_written_says_why(tmp_path):
         assert any("cannot write" in m and "No such file or directory" in m for m in await _toasts(pilot))
 
 
-async def test_the_lab_refuses_a_problem_it_cannot_draw_and_p_skips_it():
-    import pytest
+async def test_a_problem_of_many_dimensions_shows_its_eigendirections():
+    """spectrum (d dimensions) in the lab: the landscape's place holds the error along a few
+    eigendirections, labelled by their eigenvalue; each line is Q^T (w - w*) computed here."""
+    import numpy as np
 
-    from descent_engine.params import ParamError
-    from descent_engine.problems import PROBLEMS
-    from tui.app import run_app
-    from tui.lab import lab_problems
+    from descent_engine.problems.spectrum import eigenvalues
+    from tui.widgets.plot import Chart
 
-    assert "spectrum" in PROBLEMS and "spectrum" not in lab_problems()
-    with pytest.raises(ParamError, match="run it headless"):
-        run_app(Settings("spectrum", "gd"))
+    s = Settings("spectrum", "momentum", problem_params={"dim": 20, "kappa": 100.0})
+    app = DescentApp(s, autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["n"] * 12)
+        screen = app.screen
+        assert "eigen" in screen.shown_charts and "landscape" not in screen.shown_charts
+        assert not screen.query_one("#landscape").display and screen.query_one("#eigen").display
+        chart = screen.query_one("#eigen", Chart)
+        lam = eigenvalues(20, 100.0, "log")
+        labels = [ln.label for ln in chart.lines]
+        assert labels[0] == f"λ {lam[0]:.3g}" and labels[-1] == f"λ {lam[-1]:.3g}" and len(labels) == 4
+        run = app.lab.traces[0].run
+        p = run.problem
+        w = run.history.arrays()["w"]
+        H = p.hessian()
+        vals, vecs = np.linalg.eigh(H)
+        slow = vecs[:, 0] * np.sign(vecs[:, 0] @ p.eigenbasis[:, 0])  # same direction, any sign
+        expected = np.log10(np.abs((w - p.w_star) @ slow))
+        np.testing.assert_allclose(chart.lines[0].y, expected, rtol=1e-9, atol=1e-9)
+        await pilot.press("p")  # back to a 2-D problem: the landscape returns
+        assert screen.query_one("#landscape").display and not screen.query_one("#eigen").display
+
+
+async def test_the_loss_chart_draws_the_predicted_rate_from_the_current_point():
+    """GD on the note's problem: the dim line starts at the current loss gap and falls by
+    2 log10(max |1 - lr λ|) per step, the rate written out here from the Hessian's eigenvalues."""
+    import numpy as np
+
+    from tui.widgets.plot import Chart
 
     app = DescentApp(NOTES_GD, autorun=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        seen = []
-        for _ in range(len(PROBLEMS) + 1):
-            await pilot.press("p")
-            seen.append(app.lab.settings.problem)
-        assert "spectrum" not in seen and set(seen) == set(lab_problems())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["n"] * 20)
+        chart = app.screen.query_one("#loss", Chart)
+        line = next(ln for ln in chart.lines if ln.label.startswith("predicted"))
+        run = app.lab.traces[0].run
+        lam = np.linalg.eigvalsh(run.problem.hessian())
+        rate = float(np.max(np.abs(1 - 1e-4 * lam)))
+        assert line.dim and line.x[0] == 20
+        np.testing.assert_allclose(line.y[0], np.log10(run.loss - run.problem.loss_star), rtol=1e-12)
+        slope = (line.y[-1] - line.y[0]) / (line.x[-1] - line.x[0])
+        np.testing.assert_allclose(slope, 2 * np.log10(rate), rtol=1e-9)
 
 
 def test_a_compare_preset_opens_compare_mode(monkeypatch):

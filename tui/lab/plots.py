@@ -41,6 +41,20 @@ def path_legend(labels: list[str], mono: bool, width: int) -> str:
     return ""
 
 
+#: per-dimension charts draw at most this many dimensions (a norm beyond)
+MAX_DIM_LINES = 4
+#: eigendirections drawn for a problem of more than two dimensions
+EIGEN_LINES = 4
+
+
+def _run_end(lab: Lab, k: float) -> float:
+    """Where a step axis ends: the run's step limit, or without one a round number (1-2-5) past
+    1.5 k."""
+    if lab.stops and lab.max_steps is not None and k < lab.max_steps:
+        return float(lab.max_steps)
+    return float(stable_limits((0.0, 1.5 * k + 10.0), None, from_zero=True)[1])
+
+
 class LabPlots:
     """Draws the lab's charts into ``view`` (the lab screen's widgets, found by id)."""
 
@@ -49,6 +63,8 @@ class LabPlots:
         self._fresh: set[str] = set()
         self._rr = 0  # round-robin position among the charts after the loss chart
         self._costs: dict[str, float] = {}  # each chart's last build time (seconds)
+        self._rate_key: tuple | None = None
+        self._rate_value: float | None = None
 
     def draw(self, lab: Lab, shown: list[str], budget: float | None = None, next_slice: bool = False) -> bool:
         """Hand every shown chart its data; returns True when all of them are up to date.
@@ -91,9 +107,11 @@ class LabPlots:
     def update(self, name: str, lab: Lab, live, ghosts, compare: bool, key) -> None:
         first = lab.traces[0]
         if name == "loss":
-            self._loss(live, ghosts, compare, key)
+            self._loss(lab, live, ghosts, compare, key)
         elif name == "landscape":
             self._landscape(first, live, ghosts, key)
+        elif name == "eigen":
+            self._eigen(first, live, ghosts, compare, key)
         elif name == "grads":
             self._grads(live, ghosts, compare, key)
         elif name == "params":
@@ -103,11 +121,60 @@ class LabPlots:
         elif name == "lr":
             self._lr(lab, first, live, ghosts, compare, key)
 
-    def _loss(self, live: list[TraceData], ghosts: list[TraceData], compare: bool, key) -> None:
+    def _loss(self, lab: Lab, live: list[TraceData], ghosts: list[TraceData], compare: bool, key) -> None:
         lines = [Line(g.step, _gap_log(g.loss, g.loss_star), "previous" if i == 0 else "", dim=True)
                  for i, g in enumerate(ghosts)]
         lines += [Line(d.step, _gap_log(d.loss, d.loss_star), d.label if compare else "") for d in live]
-        self.view.query_one("#loss", Chart).show(lines, key=key)
+        xlim = None
+        if not compare:
+            envelope = self._envelope(lab, live[0])
+            if envelope:  # the axis reaches on to where the prediction is drawn
+                lines += envelope
+                xlim = (0.0, _run_end(lab, float(live[0].step[-1])))
+        self.view.query_one("#loss", Chart).show(lines, xlim=xlim, key=key)
+
+    def _envelope(self, lab: Lab, d: TraceData) -> list[Line]:
+        """The theory's rate drawn on from the current point: the loss gap of a quadratic falls
+        as rate^(2k) (the rate is of |w - w*|), a dim line to where the run is headed."""
+        run = lab.traces[0].run
+        if not run.problem.quadratic or d.step.size == 0:
+            return []
+        rate = self._rate(run)
+        gap = float(d.loss[-1] - d.loss_star)
+        if rate is None or not (0 < rate < 1) or not (gap > 0 and np.isfinite(gap)):
+            return []
+        k = float(d.step[-1])
+        j = np.linspace(k, _run_end(lab, k), 64)
+        y = np.log10(gap) + 2.0 * (j - k) * np.log10(rate)
+        floor = np.nanmin(_gap_log(d.loss, d.loss_star)) - 2.0  # never far below what is drawn
+        keep = y >= floor
+        return [Line(j[keep], y[keep], f"predicted, rate {rate:.3g}", dim=True)] if keep.sum() > 1 else []
+
+    def _rate(self, run) -> float | None:
+        key = (id(run), run.lr)
+        if self._rate_key != key:
+            self._rate_key, self._rate_value = key, run.theory().predicted_rate
+        return self._rate_value
+
+    def _eigen(self, first: Trace, live, ghosts, compare: bool, key) -> None:
+        """The error along a few eigendirections of H (labelled by their λ), for problems of more
+        than two dimensions: the slow directions are why momentum helps."""
+        p = first.run.problem
+        lam = np.linalg.eigvalsh(p.hessian()) if p.eigenvalues is None else np.asarray(p.eigenvalues)
+        order = np.argsort(lam)
+        picks = order[np.unique(np.linspace(0, lam.size - 1, min(EIGEN_LINES, lam.size)).round().astype(int))]
+        lines: list[Line] = []
+        for g in ghosts:
+            e = p.eigen_errors(g.w)
+            lines += [Line(g.step, _log_abs(e[:, i]), dim=True) for i in picks]
+        if compare:
+            slow = picks[0]
+            lines += [Line(d.step, _log_abs(p.eigen_errors(d.w)[:, slow]), f"{d.label} λ {lam[slow]:.3g}") for d in live]
+        else:
+            d = live[0]
+            e = p.eigen_errors(d.w)
+            lines += [Line(d.step, _log_abs(e[:, i]), f"λ {lam[i]:.3g}") for i in picks]
+        self.view.query_one("#eigen", Chart).show(lines, key=key)
 
     def _landscape(self, first: Trace, live: list[TraceData], ghosts: list[TraceData], key) -> None:
         view = self.view.query_one("#landscape", Landscape)
@@ -121,30 +188,39 @@ class LabPlots:
             view.border_subtitle = subtitle
 
     def _grads(self, live, ghosts, compare, key) -> None:
+        per_dim = not compare and live[0].grad.shape[1] <= MAX_DIM_LINES
         lines: list[Line] = []
         for g in ghosts:
-            lines += [Line(g.step, _log_abs(g.grad[:, i]), dim=True) for i in range(g.grad.shape[1])]
-        if compare:
-            lines += [Line(d.step, _log_abs(np.linalg.norm(d.grad, axis=1)), d.label) for d in live]
-            title = "Gradients  log10‖g‖"
-        else:
+            if per_dim:
+                lines += [Line(g.step, _log_abs(g.grad[:, i]), dim=True) for i in range(g.grad.shape[1])]
+            else:
+                lines.append(Line(g.step, _log_abs(np.linalg.norm(g.grad, axis=1)), dim=True))
+        if per_dim:
             d = live[0]
             lines += [Line(d.step, _log_abs(d.grad[:, i]), f"|g{i}|") for i in range(d.grad.shape[1])]
             title = "Gradients  log10|g_i|"
+        else:
+            lines += [Line(d.step, _log_abs(np.linalg.norm(d.grad, axis=1)), d.label if compare else "‖g‖")
+                      for d in live]
+            title = "Gradients  log10‖g‖"
         self.view.query_one("#grads", Chart).show(lines, title=title, key=key)
 
     def _params(self, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
+        shown = range(min(first.run.problem.dim, MAX_DIM_LINES))
         for g in ghosts:
-            lines += [Line(g.step, g.w[:, i], dim=True) for i in range(g.w.shape[1])]
+            lines += [Line(g.step, g.w[:, i], dim=True) for i in shown]
         for j, d in enumerate(live):
-            for i in range(d.w.shape[1]):
+            for i in shown:
                 if compare:
                     lines.append(Line(d.step, d.w[:, i], d.label if i == 0 else "", color=PALETTE[j % len(PALETTE)]))
                 else:
                     lines.append(Line(d.step, d.w[:, i], f"w{i}"))
         w_star = first.run.problem.w_star
-        self.view.query_one("#params", Chart).show(lines, hlines=tuple(float(v) for v in w_star), key=key)
+        dim = first.run.problem.dim
+        title = "Parameters  w_i  (— w*_i)" if dim <= MAX_DIM_LINES else f"Parameters  w_0..w_{MAX_DIM_LINES - 1} of {dim}"
+        self.view.query_one("#params", Chart).show(lines, hlines=tuple(float(w_star[i]) for i in shown), title=title,
+                                                   key=key)
 
     def _ewa(self, lab: Lab, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
@@ -172,10 +248,7 @@ class LabPlots:
     def _lr(self, lab: Lab, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
         k = max(d.step[-1] for d in live) if live else 0
-        if lab.stops and lab.max_steps is not None and k <= lab.max_steps:
-            horizon = float(lab.max_steps)  # the run ends there: the axis fits it
-        else:
-            horizon = stable_limits((0.0, max(100.0, 2.0 * float(k))), None, from_zero=True)[1]  # 1-2-5 steps
+        horizon = _run_end(lab, float(k))  # the run's limit, else a round number past 1.5 k
         if not compare:
             future = np.unique(np.linspace(k, horizon, 256).astype(np.int64))
             lines.append(Line(future.astype(float), first.run.resolved.lrs(future), "coming", dim=True))

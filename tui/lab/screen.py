@@ -45,7 +45,9 @@ LAYOUTS = {
     "medium": ("loss", "landscape", "grads", "params"),
     "small": ("loss", "landscape"),
 }
-ALL_CHARTS = LAYOUTS["full"]
+#: the charts a layout can show: a problem of more than two dimensions shows its eigendirections
+#: where a 2-D one shows its landscape
+ALL_CHARTS = LAYOUTS["full"] + ("eigen",)
 
 
 def layout_for(width: int, height: int) -> str:
@@ -59,16 +61,15 @@ def layout_for(width: int, height: int) -> str:
 
 
 def lab_problems() -> list[str]:
-    """The problems the lab can draw (two dimensions: a landscape)."""
-    return [name for name, spec in PROBLEMS.items() if spec.planar]
+    """The problems the lab shows: 2-D ones with their landscape, the others (``spectrum``) with
+    the error along each eigendirection."""
+    return list(PROBLEMS)
 
 
 def check_lab_settings(settings: Settings) -> None:
-    """ParamError (one line) for settings the lab cannot show."""
-    spec = PROBLEMS.get(settings.problem)
-    if not spec.planar:
-        raise ParamError(f"the lab draws 2-D problems; {spec.name} has more dimensions: run it headless "
-                         f"(descent-tui run --problem {spec.name} ...)")
+    """ParamError (one line) for settings the lab cannot show (today: every problem can be shown;
+    the settings themselves are checked by building them)."""
+    settings.resolved()
 
 
 class LabScreen(Screen):
@@ -107,6 +108,7 @@ class LabScreen(Screen):
         with Grid(id="charts"):
             yield Chart("Loss  log10(L − L*)", xlabel="step", stable_axes=True, id="loss")
             yield Landscape("Landscape  ★ w*  ○ start  ● now", id="landscape")
+            yield Chart("Eigendirections  log10|q_i·(w − w*)|", xlabel="step", stable_axes=True, id="eigen")
             yield Chart("Gradients  log10|g_i|", xlabel="step", stable_axes=True, id="grads")
             yield Chart("Parameters  w_i  (— w*_i)", xlabel="step", stable_axes=True, id="params")
             yield Chart("EWA of g0", xlabel="step", stable_axes=True, id="ewa")
@@ -137,16 +139,24 @@ class LabScreen(Screen):
         self.layout_name = name
         for cls in ("full", "medium", "small", "too-small"):
             self.set_class(cls == name, f"-{cls}")
-        shown = LAYOUTS.get(name, ())
-        for chart_id in ALL_CHARTS:
-            self.query_one(f"#{chart_id}").display = chart_id in shown
+        self._show_charts()
         self.query_one("#too-small", Static).update(
             f"terminal too small (need {MIN_SIZE[0]}x{MIN_SIZE[1]}, have {width}x{height})")
         self.call_later(self.ticker.redraw)
 
+    def _show_charts(self) -> None:
+        shown = self.shown_charts
+        for chart_id in ALL_CHARTS:
+            widget = self.query_one(f"#{chart_id}")
+            if widget.display != (chart_id in shown):
+                widget.display = chart_id in shown
+
     @property
     def shown_charts(self) -> tuple[str, ...]:
-        return LAYOUTS.get(self.layout_name or "full", ())
+        charts = LAYOUTS.get(self.layout_name or "full", ())
+        if self.lab.traces[0].run.problem.dim > 2:
+            charts = tuple("eigen" if c == "landscape" else c for c in charts)
+        return charts
 
     # -- drawing ------------------------------------------------------------------------------------
     def draw(self, budget: float | None = None, next_slice: bool = False) -> bool:
@@ -192,6 +202,8 @@ class LabScreen(Screen):
         if not self.lab.compare:
             self._single = self.lab.settings
         self.compare = self.lab.compare
+        if self.layout_name:
+            self._show_charts()  # a problem of more dimensions swaps the landscape for its eigendirections
         self._after_change()
         return True
 
@@ -241,11 +253,6 @@ class LabScreen(Screen):
         if kind == "schedule":
             return self.adjust_all(lambda s: adjust.switch_schedule(s, name))
         if kind == "problem":
-            try:
-                check_lab_settings(adjust.switch_problem(self.lab.settings, name))
-            except ParamError as exc:
-                self.notify(str(exc), severity="error", title="not changed")
-                return False
             return self.adjust_all(lambda s: adjust.switch_problem(s, name))
         if kind == "preset":
             from descent_engine.presets import get_preset
