@@ -105,15 +105,18 @@ def _open_app(args: argparse.Namespace) -> int:
 
 
 def _is_number(text: str) -> bool:
+    """A number or a comma list of numbers (``-1.5,2``: a --start)."""
     try:
-        float(text)
+        for item in text.split(","):
+            float(item)
     except ValueError:
         return False
     return True
 
 
 def join_negative_values(argv: list[str]) -> list[str]:
-    """``--lr -1e-3`` -> ``--lr=-1e-3``: argparse takes ``-1e-3`` for an option, not a value."""
+    """``--lr -1e-3`` -> ``--lr=-1e-3``, ``--start -1,2`` -> ``--start=-1,2``: argparse takes a
+    value that starts with ``-`` for an option."""
     out: list[str] = []
     for token in argv:
         if (out and token.startswith("-") and _is_number(token) and out[-1].startswith("--")

@@ -82,6 +82,7 @@ def settings_record(run: Run, steps: int, preset: str | None) -> dict[str, Any]:
         "preset": preset, "problem": run.problem.name, "problem_params": run.resolved.problem.params,
         "rule": run.rule.name, "rule_params": run.hp, "schedule": run.schedule.name,
         "schedule_params": run.schedule_hp, "steps_per_epoch": s.steps_per_epoch, "seed": s.seed, "steps": steps,
+        "start": run.problem.w0.tolist(),
     }
 
 

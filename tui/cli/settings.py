@@ -3,7 +3,7 @@
 One flag per distinct hyper-parameter name across the rule, schedule and problem registries,
 built from the registry :class:`~descent_engine.params.Param` by the one flag builder
 (:mod:`tui.cli.flags`; values parsed by ``Param.parse``, so ranges come from the registry), plus
-:data:`RUN_PARAMS` (``--seed``, ``--steps-per-epoch``). No Textual import here.
+:data:`RUN_PARAMS` (``--seed``, ``--steps-per-epoch``, ``--start``). No Textual import here.
 
 How settings are chosen (also in ``--help``):
 
@@ -43,8 +43,10 @@ SEED = Param("seed", 0, "random seed of the mini-batch sampler (stochastic probl
              low=0, high=2**32 - 1)
 STEPS_PER_EPOCH = Param("steps_per_epoch", 1, "steps per schedule epoch (an epoch of a 2-D problem is one step)",
                         kind="int", low=1, high=10**9)
+START = Param("start", None, "start point w0, one number per dimension (x,y for the 2-D problems)",
+              kind="floats", min_len=1, none_text="the problem's start")
 #: the run knobs that are not a rule, schedule or problem hyper-parameter (flag dests ``run_<name>``)
-RUN_PARAMS = ParamSet((SEED, STEPS_PER_EPOCH))
+RUN_PARAMS = ParamSet((SEED, STEPS_PER_EPOCH, START))
 #: the help's default for a flag whose default is not the registry's
 FLAG_DEFAULTS = {"lr": "the preset's, else the problem's suggested rate for the rule"}
 
@@ -97,12 +99,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     run = given_values(args, RUN_PARAMS, prefix="run_")
     seed = run.get("seed", base.seed)
     spe = run.get("steps_per_epoch", base.steps_per_epoch)
+    start = run.get("start", base.start if keep and problem == base.problem else None)
     settings = Settings(problem, rule, schedule, values["problem"], values["rule"], values["schedule"],
-                        steps_per_epoch=spe, seed=seed)
+                        steps_per_epoch=spe, seed=seed, start=start)
     try:
         if "lr" not in values["rule"]:
             settings = with_suggested_lr(settings)
         settings.resolved()
     except ParamError as exc:
-        raise CliError(flag_message(str(exc))) from None
+        raise CliError(flag_message(flag_message(str(exc)), RUN_PARAMS.names())) from None
     return settings
