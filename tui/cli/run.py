@@ -87,8 +87,12 @@ def settings_record(run: Run, steps: int, preset: str | None) -> dict[str, Any]:
 
 
 def summary_record(run: Run) -> dict[str, Any]:
-    return {"final_loss": run.loss, "optimal_loss": run.problem.loss_star, "steps": run.k,
-            "diverged_at": run.diverged_at}
+    out = {"final_loss": run.loss, "optimal_loss": run.problem.loss_star, "steps": run.k,
+           "diverged_at": run.diverged_at}
+    if run.problem.optimum_numerical:  # a typed function: w* was found by a search, not known
+        out["optimum"] = "numerical optimum"
+        out["w_star"] = run.problem.w_star.tolist()
+    return out
 
 
 def _advance(run: Run, steps: int, progress: Progress) -> None:
@@ -154,11 +158,14 @@ def _summary_text(run: Run) -> str:
         ("run", f"{run.problem.name}  {run.rule.name} ({hp})  {run.schedule.name}"),
         ("steps", str(run.k)),
         ("final loss", repr(float(run.loss))),
-        ("optimal loss", repr(float(run.problem.loss_star))),
+        *((("numerical optimum", f"loss {float(run.problem.loss_star)!r} at w* = "
+            + " ".join(repr(x) for x in run.problem.w_star.tolist())),) if run.problem.optimum_numerical else
+          (("optimal loss", repr(float(run.problem.loss_star))),)),
         ("final w", " ".join(repr(x) for x in run.w.tolist())),
         ("diverged at", "-" if run.diverged_at is None else str(run.diverged_at)),
     ]
-    return "\n".join(f"{k:<13} {v}" for k, v in rows) + "\n"
+    width = max(13, 1 + max(len(k) for k, _ in rows))
+    return "\n".join(f"{k:<{width}} {v}" for k, v in rows) + "\n"
 
 
 def run_command(args: argparse.Namespace) -> int:
