@@ -32,6 +32,7 @@ from descent_engine.params import Param, ParamError
 from . import data as cli_data, network as cli_network, run as cli_run
 from .common import CliError, Interrupted, quiet_stdout, shorten
 from .flags import add_param_flags, parse_flag
+from .session import Session
 from .settings import active_preset, add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
@@ -85,21 +86,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _open_app(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    preset = active_preset(args)
+    compare = preset is not None and bool(preset.compare) and settings == preset.settings
+    shots = getattr(args, "app_screenshot_dir", None)
+    if shots is not None:
+        shots = parse_flag(SCREENSHOT_DIR, shots)
+    if shots is None and isinstance(preset, Session):  # a session's own screenshot directory
+        shots = preset.screenshot_dir
+    if getattr(args, "print_config", False):
+        from .session import to_toml
+
+        sys.stdout.write(to_toml(settings, preset=preset, compare=preset.compare if compare else (),
+                                 same_lr=bool(compare and preset.same_lr), screenshot_dir=shots))
+        return 0
     try:
         from ..app import run_app
     except ImportError as exc:
         print(f"{PROG}: the app is not available ({exc}); use '{PROG} run' for headless runs", file=sys.stderr)
         return 2
-    preset = active_preset(args)
     options: dict = {}
-    shots = getattr(args, "app_screenshot_dir", None)
     if shots is not None:
-        shots = parse_flag(SCREENSHOT_DIR, shots)
         if not os.path.isdir(shots):
             raise CliError(f"--screenshot-dir {shorten(shots)}: not a directory")
         options["screenshot_dir"] = shots
-    if preset is not None and preset.compare and settings == preset.settings:
-        options["compare_set"] = preset.compare_set()  # a compare preset opens compare mode
+    if compare:
+        options["compare_set"] = preset.compare_set()  # a compare preset (or session) opens compare mode
     status = run_app(settings, **options)
     return int(status) if status is not None else 0
 

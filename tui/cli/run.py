@@ -43,6 +43,9 @@ Examples:
   descent-tui run --rule adam --lr 0.01 --steps 500 --out adam.json
   descent-tui run --problem rosenbrock --rule nesterov --schedule cosine --period 2000 --steps 2000 --out r.npz
   descent-tui run --list
+  descent-tui run --problem function --f '(1 - x)**2 + 100*(y - x**2)**2' --start=-1.5,2 --rule adam
+  descent-tui run --problem data --data points.csv --rule nesterov --out fit.json
+  descent-tui run --preset notes-gdm --print-config > session.toml; descent-tui run --config session.toml
 """
 
 
@@ -176,11 +179,16 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     settings: Settings = settings_from_args(args)
     steps = steps_from_args(args)
+    if args.print_config:
+        from .session import to_toml
+
+        sys.stdout.write(to_toml(settings, preset=active_preset(args), steps=steps))
+        return 0
     fmt = output_format(args.out)
     if fmt not in (None, "-"):
         check_writable(args.out)
     preset = active_preset(args)
-    preset_name = preset.name if preset is not None else None
+    preset_name = (preset.name or None) if preset is not None else None  # a session may come from no preset
     run = Run(settings, capacity=64)
     with Progress(steps, label="descent-tui run") as progress:
         if fmt is None:
