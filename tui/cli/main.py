@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 
 from descent_engine.params import Param, ParamError
 
-from . import data as cli_data, network as cli_network, run as cli_run
+from . import data as cli_data, network as cli_network, run as cli_run, serve as cli_serve
 from .common import CliError, Interrupted, quiet_stdout, shorten
 from .flags import add_param_flags, parse_flag
 from .session import Session
@@ -45,6 +45,8 @@ A terminal laboratory for gradient-descent optimizers.
   descent-tui run --list          every problem, rule, schedule, flag, default and range
   descent-tui train / experiment  the note's network and its three experiments (see their --help)
   descent-tui data import|fetch   CIFAR-10 as the .npz that --dataset reads
+  descent-tui serve [settings]    the lab in a web browser, on 127.0.0.1:8000 unless --host/--port
+  descent-tui [settings] --print-config > s.toml; descent-tui --config s.toml   save and replay a session
 """
 
 
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.register(sub)
     cli_network.register(sub)
     cli_data.register(sub)
+    cli_serve.register(sub)
     add_settings_arguments(parser)
     add_param_flags(parser.add_argument_group("the lab"), (SCREENSHOT_DIR,), prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
