@@ -113,3 +113,11 @@ def test_without_f_the_function_is_the_default_bowl():
 
 def test_parse_bounds():
     assert parse_bounds("-2:2,-1.5:3e0") == ((-2.0, 2.0), (-1.5, 3.0))
+
+
+def test_negative_bounds_read_without_an_equals_sign(capsys):
+    assert main(["run", "--problem", "function", "--f", "(x + 1)**2 + (y - 0.5)**2", "--bounds", "-2:0,-1:1",
+                 "--steps", "1", "--out", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("0,")  # the start: the centre of the box
+    p = make_problem("function", {"f": "(x + 1)**2 + (y - 0.5)**2", "bounds": "-2:0,-1:1"})
+    assert p.w0.tolist() == [-1.0, 0.0] and np.allclose(p.w_star, [-1.0, 0.5], atol=1e-12)

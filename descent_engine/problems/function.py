@@ -79,7 +79,8 @@ def find_minima(f: Function2D, box, start: np.ndarray) -> list[np.ndarray]:
             a, b, c = _hessians(f, X, Y)
             # Levenberg shift: H + mu I positive definite, so the step goes downhill
             scale = np.abs(a) + np.abs(c) + np.abs(b)
-            mu = np.maximum(0.0, -_lam_min(a, b, c)) + 1e-9 * scale + 1e-300
+            lam = _lam_min(a, b, c)
+            mu = np.where(lam > 0, 0.0, 1e-9 * scale + 1e-300 - lam)  # a pure Newton step where H is definite
             a2, c2 = a + mu, c + mu
             det = a2 * c2 - b * b
             dx = -(c2 * G[0] - b * G[1]) / det

@@ -119,9 +119,9 @@ def _open_app(args: argparse.Namespace) -> int:
 
 
 def _is_number(text: str) -> bool:
-    """A number or a comma list of numbers (``-1.5,2``: a --start)."""
+    """A number, or numbers separated by commas and colons (``-1.5,2``: a --start; ``-2:2,-1:3``: --bounds)."""
     try:
-        for item in text.split(","):
+        for item in text.replace(":", ",").split(","):
             float(item)
     except ValueError:
         return False
@@ -129,8 +129,8 @@ def _is_number(text: str) -> bool:
 
 
 def join_negative_values(argv: list[str]) -> list[str]:
-    """``--lr -1e-3`` -> ``--lr=-1e-3``, ``--start -1,2`` -> ``--start=-1,2``: argparse takes a
-    value that starts with ``-`` for an option."""
+    """``--lr -1e-3`` -> ``--lr=-1e-3``, ``--start -1,2`` -> ``--start=-1,2`` (and ``--bounds -2:2,-1:3``):
+    argparse takes a value that starts with ``-`` for an option."""
     out: list[str] = []
     for token in argv:
         if (out and token.startswith("-") and _is_number(token) and out[-1].startswith("--")
