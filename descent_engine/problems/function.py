@@ -72,12 +72,16 @@ def find_minima(f: Function2D, box, start: np.ndarray) -> list[np.ndarray]:
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
     X = np.append(gx.ravel(), start[0])
     Y = np.append(gy.ravel(), start[1])
+    active = np.arange(X.size)  # the points still moving (the others have converged or left)
     with np.errstate(all="ignore"):
         for _ in range(NEWTON_STEPS):
-            F = _values(f, X, Y)
-            G = f.gradient(X, Y)
-            a, b, c = _hessians(f, X, Y)
-            # Levenberg shift: H + mu I positive definite, so the step goes downhill
+            if active.size == 0:
+                break
+            x, y = X[active], Y[active]
+            F = _values(f, x, y)
+            G = f.gradient(x, y)
+            a, b, c = _hessians(f, x, y)
+            # Levenberg shift where H is not definite, so the step still goes downhill
             scale = np.abs(a) + np.abs(c) + np.abs(b)
             lam = _lam_min(a, b, c)
             mu = np.where(lam > 0, 0.0, 1e-9 * scale + 1e-300 - lam)  # a pure Newton step where H is definite
@@ -88,16 +92,21 @@ def find_minima(f: Function2D, box, start: np.ndarray) -> list[np.ndarray]:
             bad = ~(np.isfinite(dx) & np.isfinite(dy))
             dx, dy = np.where(bad, -G[0], dx), np.where(bad, -G[1], dy)
             slope = G[0] * dx + G[1] * dy
-            t = np.ones_like(X)
+            t = np.ones_like(x)
             done = ~np.isfinite(F)
-            for _ in range(50):  # backtracking, for every point at once
-                Fn = _values(f, X + t * dx, Y + t * dy)
+            for _ in range(40):  # backtracking, for every point at once
+                Fn = _values(f, x + t * dx, y + t * dy)
                 ok = done | (np.isfinite(Fn) & (Fn <= F + 1e-4 * t * slope))
                 if ok.all():
                     break
                 t = np.where(ok, t, 0.5 * t)
-            move = ~done & np.isfinite(_values(f, X + t * dx, Y + t * dy))
-            X, Y = np.where(move, X + t * dx, X), np.where(move, Y + t * dy, Y)
+            move = ~done & np.isfinite(_values(f, x + t * dx, y + t * dy))
+            sx, sy = np.where(move, t * dx, 0.0), np.where(move, t * dy, 0.0)
+            X[active], Y[active] = x + sx, y + sy
+            # still moving: a step above rounding, and not yet far outside the box (a run to infinity)
+            tiny = np.maximum(np.abs(sx) / (1 + np.abs(x)), np.abs(sy) / (1 + np.abs(y))) <= 1e-15
+            far = (np.abs(X[active] - 0.5 * (x0 + x1)) > 2 * (x1 - x0)) | (np.abs(Y[active] - 0.5 * (y0 + y1)) > 2 * (y1 - y0))
+            active = active[~(tiny | far | ~move)]
         F = _values(f, X, Y)
         G = f.gradient(X, Y)
         a, b, c = _hessians(f, X, Y)
