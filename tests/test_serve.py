@@ -106,7 +106,8 @@ def fake_server(monkeypatch):
     ("127.0.0.1", False), ("localhost", False), ("::1", False), ("127.0.0.2", False),
     ("0.0.0.0", True), ("::", True), ("192.0.2.7", True), ("2001:db8::1", True),
 ])
-def test_a_warning_when_it_listens_beyond_this_machine(fake_server, capsys, host, warns):
+def test_a_warning_when_it_listens_beyond_this_machine(fake_server, capsys, monkeypatch, host, warns):
+    monkeypatch.setattr("tui.cli.serve.check_can_listen", lambda host, port: None)  # addresses not on this machine
     assert main(["serve", "--host", host, "--port", "9001"]) == 0
     err = capsys.readouterr().err
     assert (err.startswith("descent-tui: warning: listening on ") and err.count("\n") == 1) if warns else err == ""
@@ -141,6 +142,20 @@ def test_bad_flags_are_one_line_before_anything_listens(fake_server, capsys, arg
     assert main(["serve", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"descent-tui: error: {message}") and err.count("\n") == 1
+    assert fake_server == []
+
+
+def test_a_port_in_use_or_a_host_that_does_not_resolve_is_one_line(fake_server, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"descent-tui: error: cannot listen on 127.0.0.1 port {port}: ") and err.count("\n") == 1
+    assert main(["serve", "--host", "no-such-host.invalid"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("descent-tui: error: cannot listen on no-such-host.invalid port 8000: ") and "warning" not in err
     assert fake_server == []
 
 

@@ -79,6 +79,19 @@ def public_url(host: str, port: int) -> str:
     return f"http://{name}:{port}"
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """CliError (one line) when ``host:port`` cannot be listened on (a name that does not resolve,
+    a port in use), before the server prints that it is serving."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+            probe.bind(address)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {shorten(host)} port {port}: {exc.strerror or exc}") from None
+
+
 def app_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     """The settings flags given to ``serve``, as the app's command line (``--flag=value`` each)."""
     out: list[str] = []
@@ -112,6 +125,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise CliError(f"serve needs textual-serve ({exc}); install descent-tui with its dependencies") from None
     command = shlex.join([sys.executable, "-m", "tui", *app_arguments(args.parser, args)])
+    check_can_listen(host, port)
     if not is_local(host):
         print(f"descent-tui: warning: listening on {shorten(host)} port {port}, beyond this machine: anyone who "
               "can reach it can use the lab, which runs here", file=sys.stderr)
