@@ -163,3 +163,9 @@ def test_is_local_and_public_url():
     assert is_local("localhost") and is_local("[::1]") and not is_local("0.0.0.0")
     assert public_url("::1", 80) == "http://[::1]:80"
     assert public_url("0.0.0.0", 8000) == f"http://{socket.gethostname()}:8000"
+
+
+def test_print_config_prints_the_served_settings_and_serves_nothing(fake_server, capsys):
+    assert main(["serve", "--rule", "adam", "--lr", "3e-3", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert 'rule = "adam"' in out and "lr = 0.003" in out and fake_server == []
