@@ -37,6 +37,8 @@ class Settings:
     schedule_params: Mapping[str, Any] = field(default_factory=dict)
     steps_per_epoch: int = 1
     seed: int = 0
+    #: the start point w_0 (one number per dimension); None: the problem's own start
+    start: tuple[float, ...] | None = None
     #: True when ``rule_params["lr"]`` was filled in from :func:`suggested_lr` rather than chosen
     #: (a flag, a key, a preset): :mod:`descent_engine.adjust` keeps a chosen lr across a rule switch
     #: while it is stable, and re-suggests a suggested one. Not part of a run's identity.
@@ -66,7 +68,7 @@ class Settings:
         if int(self.steps_per_epoch) < 1:
             raise ParamError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
         return ResolvedSettings(
-            self, spec.make(self.problem_params), rule, rule.hparams(self.rule_params),
+            self, spec.make(self.problem_params, self.start), rule, rule.hparams(self.rule_params),
             schedule, schedule.hparams(self.schedule_params),
         )
 

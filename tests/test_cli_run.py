@@ -140,13 +140,6 @@ def test_bare_command_passes_the_notes_gdm_settings_to_the_app(monkeypatch):
     assert (settings.problem, settings.rule, settings.rule_params["beta2"]) == ("rosenbrock", "adam", 0.99)
 
 
-def test_bare_command_without_the_app_says_so(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tui.app", None)  # import fails
-    assert main([]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "app is not available" in err
-
-
 def test_schedule_flag_keeps_the_default_preset(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["run", "--schedule", "epoch", "--decay", "0.5", "--out", str(out)]) == 0

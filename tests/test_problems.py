@@ -25,6 +25,8 @@ CASES = [
     ("rastrigin", {}),
     ("rastrigin", {"amplitude": 2.5}),
     ("spectrum", {"dim": 2, "kappa": 30.0}),
+    ("function", {"f": "(x - 1)**2 + 3*sin(y)**2 + x*y/4 + y**2/4"}),
+    ("data", {}),  # the note's data when no --data file is given
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 

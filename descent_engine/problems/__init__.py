@@ -12,6 +12,9 @@
   in local minima): landscapes where the start and the rule decide which minimum a run finds.
 * ``spectrum``: a d-dimensional quadratic whose eigenvalues spread from 1 to ``kappa``, started
   with an error of 1 along every eigendirection (``ProblemSpec.planar`` is False: no landscape).
+* ``function``: a 2-D function of x and y typed with ``--f`` (exact derivatives; the optimum
+  found numerically).
+* ``data``: the note's least squares on the columns of a CSV file (``--data``): features, then y.
 """
 
 # each module registers its problems; the import order is the order of the registry (and the p key)
@@ -19,6 +22,8 @@ from . import notes  # noqa: F401  isort: skip
 from . import classic  # noqa: F401  isort: skip
 from . import multimodal  # noqa: F401  isort: skip
 from . import spectrum  # noqa: F401  isort: skip
+from . import function  # noqa: F401  isort: skip
+from . import data  # noqa: F401  isort: skip
 from .base import PROBLEMS, Problem, ProblemSpec, get_problem_spec, make_problem, problem_names
 from .notes import notes_data
 

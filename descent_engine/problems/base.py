@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..params import ParamSet
+from ..params import ParamError, ParamSet
 from ..registry import Registry
 
 
@@ -39,6 +39,8 @@ class Problem:
     #: for quadratics built from their spectrum: the eigenvectors (columns) and eigenvalues of H
     eigenbasis: np.ndarray | None = None
     eigenvalues: np.ndarray | None = None
+    #: True when ``w_star`` was found numerically (a typed function), not known in closed form
+    optimum_numerical: bool = False
 
     def suggested_lr(self, rule_is_linear: bool) -> float:
         """The lr a UI switches to when this problem or the rule family changes."""
@@ -61,6 +63,15 @@ class Problem:
             Q = self.eigenbasis
         return (np.asarray(w) - self.w_star) @ Q
 
+    def started_at(self, start) -> "Problem":
+        """This problem started at ``start`` (checked: one finite number per dimension); a 2-D
+        view widens to hold the start. ParamError (one line) for a wrong dimension."""
+        w0 = check_start(start, self.dim, self.name)
+        bounds = self.bounds
+        if self.dim == 2:
+            bounds = tuple(_widen(lo, hi, float(v)) for (lo, hi), v in zip(self.bounds, w0))  # type: ignore[assignment]
+        return replace(self, w0=w0, bounds=bounds)
+
     def hessian(self) -> np.ndarray:
         """The Hessian at the optimum (constant for quadratic problems; local otherwise)."""
         return self.hessian_at(self.w_star)
@@ -75,12 +86,39 @@ class ProblemSpec:
     description: str
     #: False for problems whose dimension can exceed two (no landscape: the lab shows them headless only)
     planar: bool = True
+    #: True when ``build(hp, start)`` takes the start (a typed function finds its view around it)
+    uses_start: bool = False
 
     def hparams(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self.params.resolve(values, owner=f"problem {self.name}")
 
-    def make(self, values: Mapping[str, Any] | None = None) -> Problem:
-        return self.build(self.hparams(values))
+    def make(self, values: Mapping[str, Any] | None = None, start=None) -> Problem:
+        """The problem for ``values``, started at ``start`` (None: the problem's own start)."""
+        hp = self.hparams(values)
+        if self.uses_start:
+            return self.build(hp, None if start is None else tuple(float(v) for v in start))  # type: ignore[call-arg]
+        problem = self.build(hp)
+        return problem if start is None else problem.started_at(start)
+
+
+def check_start(start, dim: int, name: str) -> np.ndarray:
+    """``start`` as a float vector of ``dim`` finite numbers, or ParamError (one line)."""
+    w0 = np.array([float(v) for v in start], dtype=float)
+    if w0.shape != (dim,):
+        raise ParamError(f"start: expected {dim} number{'s' if dim != 1 else ''} (problem {name} has dimension "
+                         f"{dim}), got {w0.size}")
+    if not np.all(np.isfinite(w0)):
+        raise ParamError(f"start must be finite, got {','.join(repr(float(v)) for v in w0)}")
+    return w0
+
+
+def _widen(lo: float, hi: float, v: float) -> tuple[float, float]:
+    """``(lo, hi)`` stretched to hold ``v`` with a margin of a tenth of the new span."""
+    if lo <= v <= hi:
+        return lo, hi
+    new_lo, new_hi = min(lo, v), max(hi, v)
+    pad = 0.1 * (new_hi - new_lo)
+    return (new_lo - pad if v < lo else lo), (new_hi + pad if v > hi else hi)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,18 +19,26 @@ def notes_data(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _notes_ls(hp: Mapping[str, Any]) -> Problem:
-    X, y = notes_data()
-    n = X.shape[0]
+def least_squares(X: np.ndarray, y: np.ndarray, hp: Mapping[str, Any], *, name: str, title: str,
+                  bounds, lr_hint: float, adaptive_lr_hint: float) -> Problem:
+    """The note's least squares ``||y - Xw||^2`` on ``X`` (n, d) and ``y`` (n,), written as the note
+    computes it (so the note's data gives the note's numbers to the last bit); start ``w = 0``.
+
+    ``hp["batch_size"] > 0`` gives mini-batch gradients. ParamError if X^T X is singular.
+    """
+    n, d = X.shape
     XtX = X.T @ X
     two_Xty = (2 * X.T) @ y  # the note's `2 * X.T @ y` (evaluated left to right)
+    if np.linalg.matrix_rank(XtX) < d:
+        raise ParamError(f"data: the {d} feature columns are linearly dependent (X^T X is singular): "
+                         "drop a column or add rows")
     w_star = np.linalg.solve(XtX, X.T @ y)
     r_star = y - X @ w_star
     loss_star = float(r_star @ r_star)
     yy = float(y @ y)
     batch = int(hp["batch_size"])
     if batch > n:
-        raise ParamError(f"batch_size must be at most {n} for notes-ls, got {batch}")
+        raise ParamError(f"batch_size must be at most {n} for {name}, got {batch}")
 
     def loss(w):
         # the note's np.linalg.norm(y - X @ w) ** 2 written out (norm is sqrt(r.r)) for speed;
@@ -54,11 +62,17 @@ def _notes_ls(hp: Mapping[str, Any]) -> Problem:
                 - two_Xty[0] * W0 - two_Xty[1] * W1 + yy)
 
     return Problem(
-        "notes-ls", f"notes least squares (N={n})", np.zeros(2), w_star, loss_star,
-        ((-0.5, 0.5), (-0.5, 0.5)), loss, full_grad, hessian_at, loss_grid, quadratic=True,
-        stochastic=batch > 0, batch_grad=batch_grad if batch > 0 else None, params=dict(hp),
-        lr_hint=1e-4, adaptive_lr_hint=5e-3,
+        name, title, np.zeros(d), w_star, loss_star, bounds, loss, full_grad, hessian_at,
+        loss_grid if d == 2 else None, quadratic=True, stochastic=batch > 0,
+        batch_grad=batch_grad if batch > 0 else None, params=dict(hp),
+        lr_hint=lr_hint, adaptive_lr_hint=adaptive_lr_hint,
     )
+
+
+def _notes_ls(hp: Mapping[str, Any]) -> Problem:
+    X, y = notes_data()
+    return least_squares(X, y, hp, name="notes-ls", title=f"notes least squares (N={X.shape[0]})",
+                         bounds=((-0.5, 0.5), (-0.5, 0.5)), lr_hint=1e-4, adaptive_lr_hint=5e-3)
 
 
 PROBLEMS.register('notes-ls', ProblemSpec(

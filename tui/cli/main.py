@@ -32,9 +32,10 @@ from descent_engine.adjust import MAX_COMPARE
 from descent_engine.params import Param, ParamError, ParamSet
 from descent_engine.rules import RULES
 
-from . import data as cli_data, network as cli_network, run as cli_run
+from . import data as cli_data, network as cli_network, run as cli_run, serve as cli_serve
 from .common import CliError, Interrupted, quiet_stdout, shorten
 from .flags import add_param_flags, parse_flag
+from .session import Session
 from .settings import active_preset, add_settings_arguments, settings_from_args
 
 PROG = "descent-tui"
@@ -47,6 +48,8 @@ A terminal laboratory for gradient-descent optimizers.
   descent-tui run --list          every problem, rule, schedule, flag, default and range
   descent-tui train / experiment  the note's network and its three experiments (see their --help)
   descent-tui data import|fetch   CIFAR-10 as the .npz that --dataset reads
+  descent-tui serve [settings]    the lab in a web browser, on 127.0.0.1:8000 unless --host/--port
+  descent-tui [settings] --print-config > s.toml; descent-tui --config s.toml   save and replay a session
 """
 
 
@@ -89,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.register(sub)
     cli_network.register(sub)
     cli_data.register(sub)
+    cli_serve.register(sub)
     add_settings_arguments(parser)
     add_param_flags(parser.add_argument_group("the lab"), LAB_PARAMS, prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
@@ -97,35 +101,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _open_app(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    try:
-        from ..app import run_app
-    except ImportError as exc:
-        print(f"{PROG}: the app is not available ({exc}); use '{PROG} run' for headless runs", file=sys.stderr)
-        return 2
     preset = active_preset(args)
-    options: dict = {}
+    compare = preset is not None and bool(preset.compare) and settings == preset.settings
+    rule_names: tuple[str, ...] = ()
+    if getattr(args, "app_compare", None) is not None:  # --compare gd,momentum,adam
+        rule_names = tuple(r.name for r in compare_rules_named(parse_flag(LAB_PARAMS.get("compare"), args.app_compare)))
     shots = getattr(args, "app_screenshot_dir", None)
     if shots is not None:
         shots = parse_flag(SCREENSHOT_DIR, shots)
+    if shots is None and isinstance(preset, Session):  # a session's own screenshot directory
+        shots = preset.screenshot_dir
+    if getattr(args, "print_config", False):
+        from .session import to_toml
+
+        sys.stdout.write(to_toml(settings, preset=preset, steps=_lab_steps(args, preset),
+                                 compare=rule_names or (preset.compare if compare else ()),
+                                 same_lr=bool(compare and not rule_names and preset.same_lr), screenshot_dir=shots))
+        return 0
+    from ..app import run_app
+
+    options: dict = {}
+    if shots is not None:
         if not os.path.isdir(shots):
             raise CliError(f"--screenshot-dir {shorten(shots)}: not a directory")
         options["screenshot_dir"] = shots
-    rules = getattr(args, "app_compare", None)
-    if rules is not None:
-        options["compare_set"] = compare_rules(parse_flag(LAB_PARAMS.get("compare"), rules), settings)
-    elif preset is not None and preset.compare and settings == preset.settings:
-        options["compare_set"] = preset.compare_set()  # a compare preset opens compare mode
-    steps = getattr(args, "app_steps", None)
+    if rule_names:
+        options["compare_set"] = compare_rules(",".join(rule_names), settings)
+    elif compare:
+        options["compare_set"] = preset.compare_set()  # a compare preset (or session) opens compare mode
+    steps = _lab_steps(args, preset)
     if steps is not None:
-        options["max_steps"] = parse_flag(LAB_PARAMS.get("steps"), steps)
-    elif preset is not None:
-        options["max_steps"] = preset.steps  # the note's runs are its 100 iterations
+        options["max_steps"] = steps
     status = run_app(settings, **options)
     return int(status) if status is not None else 0
 
 
-def compare_rules(text: str, base) -> list:
-    """``gd,momentum,adam`` -> the engine's compare set (each rule at its own suggested lr)."""
+def _lab_steps(args: argparse.Namespace, preset) -> int | None:
+    """Where the lab's runs stop: --steps, else a preset's steps (the note's runs are its 100
+    iterations; a session's only when its file names them), else None (at convergence)."""
+    steps = getattr(args, "app_steps", None)
+    if steps is not None:
+        return parse_flag(LAB_PARAMS.get("steps"), steps)
+    if preset is None or (isinstance(preset, Session) and not preset.steps_given):
+        return None
+    return preset.steps
+
+
+def compare_rules_named(text: str) -> list:
+    """``gd,momentum,adam`` -> the rules (checked: known, none twice, at most MAX_COMPARE)."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise CliError("--compare: name at least one rule, e.g. --compare gd,momentum")
@@ -134,19 +157,27 @@ def compare_rules(text: str, base) -> list:
         raise CliError(f"--compare {shorten(text)}: a rule is named twice")
     if len(canonical) > MAX_COMPARE:
         raise CliError(f"--compare: at most {MAX_COMPARE} rules side by side, got {len(canonical)}")
-    return adjust.compare_set(base, canonical, limit=MAX_COMPARE)
+    return [RULES.get(n) for n in canonical]
+
+
+def compare_rules(text: str, base) -> list:
+    """``gd,momentum,adam`` -> the engine's compare set (each rule at its own suggested lr)."""
+    return adjust.compare_set(base, [r.name for r in compare_rules_named(text)], limit=MAX_COMPARE)
 
 
 def _is_number(text: str) -> bool:
+    """A number, or numbers separated by commas and colons (``-1.5,2``: a --start; ``-2:2,-1:3``: --bounds)."""
     try:
-        float(text)
+        for item in text.replace(":", ",").split(","):
+            float(item)
     except ValueError:
         return False
     return True
 
 
 def join_negative_values(argv: list[str]) -> list[str]:
-    """``--lr -1e-3`` -> ``--lr=-1e-3``: argparse takes ``-1e-3`` for an option, not a value."""
+    """``--lr -1e-3`` -> ``--lr=-1e-3``, ``--start -1,2`` -> ``--start=-1,2`` (and ``--bounds -2:2,-1:3``):
+    argparse takes a value that starts with ``-`` for an option."""
     out: list[str] = []
     for token in argv:
         if (out and token.startswith("-") and _is_number(token) and out[-1].startswith("--")

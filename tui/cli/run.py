@@ -43,6 +43,9 @@ Examples:
   descent-tui run --rule adam --lr 0.01 --steps 500 --out adam.json
   descent-tui run --problem rosenbrock --rule nesterov --schedule cosine --period 2000 --steps 2000 --out r.npz
   descent-tui run --list
+  descent-tui run --problem function --f '(1 - x)**2 + 100*(y - x**2)**2' --start=-1.5,2 --rule adam
+  descent-tui run --problem data --data points.csv --rule nesterov --out fit.json
+  descent-tui run --preset notes-gdm --print-config > session.toml; descent-tui run --config session.toml
 """
 
 
@@ -82,12 +85,17 @@ def settings_record(run: Run, steps: int, preset: str | None) -> dict[str, Any]:
         "preset": preset, "problem": run.problem.name, "problem_params": run.resolved.problem.params,
         "rule": run.rule.name, "rule_params": run.hp, "schedule": run.schedule.name,
         "schedule_params": run.schedule_hp, "steps_per_epoch": s.steps_per_epoch, "seed": s.seed, "steps": steps,
+        "start": run.problem.w0.tolist(),
     }
 
 
 def summary_record(run: Run) -> dict[str, Any]:
-    return {"final_loss": run.loss, "optimal_loss": run.problem.loss_star, "steps": run.k,
-            "diverged_at": run.diverged_at}
+    out = {"final_loss": run.loss, "optimal_loss": run.problem.loss_star, "steps": run.k,
+           "diverged_at": run.diverged_at}
+    if run.problem.optimum_numerical:  # a typed function: w* was found by a search, not known
+        out["optimum"] = "numerical optimum"
+        out["w_star"] = run.problem.w_star.tolist()
+    return out
 
 
 def _advance(run: Run, steps: int, progress: Progress) -> None:
@@ -153,11 +161,14 @@ def _summary_text(run: Run) -> str:
         ("run", f"{run.problem.name}  {run.rule.name} ({hp})  {run.schedule.name}"),
         ("steps", str(run.k)),
         ("final loss", repr(float(run.loss))),
-        ("optimal loss", repr(float(run.problem.loss_star))),
+        *((("numerical optimum", f"loss {float(run.problem.loss_star)!r} at w* = "
+            + " ".join(repr(x) for x in run.problem.w_star.tolist())),) if run.problem.optimum_numerical else
+          (("optimal loss", repr(float(run.problem.loss_star))),)),
         ("final w", " ".join(repr(x) for x in run.w.tolist())),
         ("diverged at", "-" if run.diverged_at is None else str(run.diverged_at)),
     ]
-    return "\n".join(f"{k:<13} {v}" for k, v in rows) + "\n"
+    width = max(13, 1 + max(len(k) for k, _ in rows))
+    return "\n".join(f"{k:<{width}} {v}" for k, v in rows) + "\n"
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -168,11 +179,16 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     settings: Settings = settings_from_args(args)
     steps = steps_from_args(args)
+    if args.print_config:
+        from .session import to_toml
+
+        sys.stdout.write(to_toml(settings, preset=active_preset(args), steps=steps))
+        return 0
     fmt = output_format(args.out)
     if fmt not in (None, "-"):
         check_writable(args.out)
     preset = active_preset(args)
-    preset_name = preset.name if preset is not None else None
+    preset_name = (preset.name or None) if preset is not None else None  # a session may come from no preset
     run = Run(settings, capacity=64)
     with Progress(steps, label="descent-tui run") as progress:
         if fmt is None:
