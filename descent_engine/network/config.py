@@ -74,24 +74,32 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return NETWORK_PARAMS.get("hidden").parse(text)
 
 
+def _default(name: str) -> Any:
+    """A knob's default, as its Param spells it (the one spelling)."""
+    for params in (NETWORK_PARAMS, SOLVER_PARAMS):
+        if name in params.names():
+            return params.get(name).default
+    raise KeyError(name)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "digits"
+    dataset: str = _default("dataset")
     rule: str = "sgd_momentum"
     schedule: str = "constant"
     rule_params: Mapping[str, Any] = field(default_factory=dict)
     schedule_params: Mapping[str, Any] = field(default_factory=dict)
-    hidden: tuple[int, ...] = NOTE_HIDDEN
-    weight_scale: float = 5e-2
-    reg: float = 0.0
-    dtype: str = "float32"
-    seed: int = 0
-    epochs: int = 5
-    batch_size: int = 100
-    num_train: int | None = None  # None: the whole training set
-    data_seed: int = 0  # the split of a built-in dataset (kept apart from the training seed)
+    hidden: tuple[int, ...] = _default("hidden")
+    weight_scale: float = _default("weight_scale")
+    reg: float = _default("reg")
+    dtype: str = _default("dtype")
+    seed: int = _default("seed")
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    num_train: int | None = _default("num_train")  # None: the whole training set
+    data_seed: int = _default("data_seed")  # the split of a built-in dataset (kept apart from the training seed)
     log_acc_iteration: bool | int = False
-    num_iterations: int | None = None  # None: epochs x iterations per epoch; else exactly this many steps
+    num_iterations: int | None = _default("num_iterations")  # None: epochs x steps per epoch; else exactly this many
 
     def validate(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check every field; return the resolved rule and schedule hyper-parameters."""

@@ -11,6 +11,7 @@ turns parsed arguments into a validated :class:`TrainConfig`. Output files carry
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -19,7 +20,8 @@ from typing import Any
 
 from descent_engine.network.config import (EXPERIMENT_PARAMS, NETWORK_PARAMS, TrainConfig, summary_record)
 from descent_engine.network.data import DatasetError, load_dataset
-from descent_engine.network.experiments import EXPERIMENTS, NOTE_SEEDS, NOTE_STEPS, run_experiment
+from descent_engine.network.experiments import (EXPERIMENTS, CompareSettings, EffectiveSettings, OverfitSettings,
+                                                run_experiment)
 from descent_engine.params import ParamError
 from descent_engine.rules import get_rule
 from descent_engine.schedules import get_schedule
@@ -27,17 +29,19 @@ from descent_engine.schedules import get_schedule
 from .common import CliError, Progress, atomic_output, check_writable
 from .flags import (add_hyper_flags, add_name_flag, add_param_flags, flag_message, given_values, hyper_flags,
                         hyper_values, parse_flag, parse_name)
+from .network_text import event_line, log_lines, summary_lines
 from .output import json_safe
 
 NETWORK_KINDS = ("rule", "schedule")
 #: the network knobs ``experiment`` takes (the rest is the note's, per experiment)
 EXPERIMENT_NETWORK = ("dataset", "dtype", "seed", "num_train")
+_O, _C, _E = OverfitSettings, CompareSettings, EffectiveSettings  # each experiment's defaults, spelled there
 EXPERIMENT_DEFAULTS = {
-    "dtype": "the note's: float64 for overfit, float32 otherwise",
-    "seed": "0",
-    "num_train": "the note's 50 / 4000 / 6000, capped by the data",
-    "seeds": ",".join(map(str, NOTE_SEEDS)),
-    "steps": f"the note's {NOTE_STEPS['compare-rules']} and {NOTE_STEPS['effective-batch']}, whatever the data size",
+    "dtype": f"the note's: {_O.dtype} for overfit, {_C.dtype} otherwise",
+    "seed": f"{_C.seed}",
+    "num_train": f"the note's {_O.num_train} / {_C.num_train} / {_E.num_train}, capped by the data",
+    "seeds": ",".join(map(str, _E.seeds)),
+    "steps": f"the note's {_C.steps} and {_E.steps}, whatever the data size",
 }
 EXPERIMENT_MEANINGS = {"seed": "overfit and compare-rules: seed of the initial weights and of the minibatch sampler"}
 
@@ -247,13 +251,19 @@ def experiment_command(args: argparse.Namespace) -> int:
         bar.total = max(total, 1)
         bar.update(done)
 
+    def tell(event) -> None:
+        line = event_line(event)
+        if line is not None:
+            bar.close()
+            say(line)
+
     try:
-        result = run_experiment(args.name, data, progress=progress, say=None if args.quiet else
-                                (lambda line: (bar.close(), say(line))), **options)
+        result = run_experiment(args.name, data, progress=progress, say=None if args.quiet else tell, **options)
     except ParamError as exc:
         raise CliError(flag_message(str(exc))) from None
     finally:
         bar.close()
+    summary = summary_lines(result)
     _make_dir(out)
     for run in result.runs:
         with atomic_output(out / f"{run.name}.npz", "wb") as fh:
@@ -266,7 +276,8 @@ def experiment_command(args: argparse.Namespace) -> int:
         with atomic_output(out / "effective_batch_bands.npz", "wb") as fh:
             np.savez(fh, **arrays)
     doc = {"experiment": result.name, "dataset": dataset, "settings": result.settings,
-           "log": result.log, "summary": result.summary, "values": result.values, "tries": result.tries,
+           "log": log_lines(result), "summary": summary, "values": result.values,
+           "tries": [dataclasses.asdict(t) for t in result.tries],
            "runs": [{"file": f"{r.name}.npz", "rule": r.rule, "seed": r.seed, "batch_size": r.batch_size,
                      "epochs": r.epochs, "final_loss": r.final_loss, "final_train_acc": r.final_train_acc,
                      "final_val_acc": r.final_val_acc, "best_val_acc": r.solver.best_val_acc,
@@ -274,7 +285,7 @@ def experiment_command(args: argparse.Namespace) -> int:
     with atomic_output(out / "summary.json", "w") as fh:
         json.dump(json_safe(doc), fh, indent=1)
         fh.write("\n")
-    for line in result.summary:
+    for line in summary:
         say(line)
     say(f"wrote {len(result.runs)} history file(s) and summary.json to {out}")
     return 0
