@@ -61,6 +61,20 @@ EXPERIMENT_PARAMS = ParamSet((
           high=MAX_COUNT),
 ))
 
+#: the network lab's measurement intervals (train measures only when asked: ``--sharpness-every``);
+#: chosen from benchmarks/sharpness.py so that measuring adds at most 25% to training time
+SHARPNESS_EVERY = 500
+NOISE_EVERY = 500
+
+MONITOR_PARAMS = ParamSet((
+    Param("sharpness_every", SHARPNESS_EVERY, "measure the sharpness (the top eigenvalue of the loss's Hessian on "
+          "the first 1000 training examples; for adam and rmsprop also the preconditioned one) every N steps and at "
+          "the last step", kind="int", low=1, high=MAX_COUNT, words=("off",)),
+    Param("noise_every", NOISE_EVERY, "measure the gradient noise scale B_noise = tr(Sigma)/|G|^2 (from gradients "
+          "at the batch size and four times it) every N steps and at the last step", kind="int", low=1,
+          high=MAX_COUNT, words=("off",)),
+))
+
 SOLVER_PARAMS = ParamSet((
     Param("data_seed", 0, "the split of a built-in dataset (kept apart from the training seed)", kind="int",
           low=0, high=MAX_SEED),

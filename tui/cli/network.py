@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from descent_engine.network.config import (EXPERIMENT_PARAMS, NETWORK_PARAMS, TrainConfig, summary_record)
+from descent_engine.network.config import (EXPERIMENT_PARAMS, MONITOR_PARAMS, NETWORK_PARAMS, TrainConfig,
+                                           summary_record)
+from descent_engine.network.monitors import TrainMonitors, final_parameters, monitor_summary
 from descent_engine.network.data import DatasetError, load_dataset
 from descent_engine.network.experiments import (EXPERIMENTS, CompareSettings, EffectiveSettings, OverfitSettings,
                                                 run_experiment)
@@ -29,7 +31,7 @@ from descent_engine.schedules import get_schedule
 from .common import CliError, Progress, atomic_output, check_writable
 from .flags import (add_hyper_flags, add_name_flag, add_param_flags, flag_message, given_values, hyper_flags,
                         hyper_values, parse_flag, parse_name)
-from .network_text import event_line, log_lines, summary_lines
+from .network_text import event_line, log_lines, monitor_lines, summary_lines
 from .output import json_safe
 
 NETWORK_KINDS = ("rule", "schedule")
@@ -53,8 +55,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add_name_flag(g, "rule", d.rule)
     add_name_flag(g, "schedule", d.schedule, extra=" (per epoch)")
     add_param_flags(g, NETWORK_PARAMS)
+    m = parser.add_argument_group("measurements", "each is off unless asked for; its histories go to --out")
+    add_param_flags(m, MONITOR_PARAMS, defaults={p.name: f"off (the network lab: every {p.default})"
+                                                 for p in MONITOR_PARAMS})
     parser.add_argument("--out", default=None, metavar="PATH",
-                        help="write the histories, settings and summary to PATH (.json or .npz)")
+                        help="write the histories, settings and summary to PATH (.json or .npz; an .npz also "
+                             "holds the final parameters W1, b1, ..., Wk, bk)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_hyper_flags(parser, NETWORK_KINDS)
 
@@ -113,8 +119,15 @@ def _out_path(text: str | None, what: str) -> Path | None:
     return Path(text)
 
 
+def train_monitors(args: argparse.Namespace, seed: int = 0) -> TrainMonitors:
+    """The measurements asked for (``--sharpness-every``, ``--noise-every``; off unless given)."""
+    given = given_values(args, MONITOR_PARAMS)
+    return TrainMonitors(given.get("sharpness_every"), given.get("noise_every"), seed=seed)
+
+
 def train_command(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
+    monitors = train_monitors(args, config.seed)
     out = _out_path(args.out, "a file name ending in .json or .npz")
     if out is not None:
         if out.suffix not in (".json", ".npz"):
@@ -136,6 +149,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     def on_step(r) -> None:
         nonlocal start
+        monitors.after_step(solver)
         bar.update(r.iteration + 1)
         if r.epoch_end or r.done:
             losses = solver.loss_history[start:]
@@ -154,8 +168,10 @@ def train_command(args: argparse.Namespace) -> int:
               f"(loss {solver.loss_history[-1]})", file=sys.stderr)
     else:
         say(f"best val acc {solver.best_val_acc:.3f}; final train acc {solver.train_acc_history[-1]:.3f}")
+    for line in monitor_lines(monitors, solver.num_iterations):
+        say(line)
     if out is not None:
-        _write_train(out, config, solver)
+        _write_train(out, config, solver, monitors)
         say(f"wrote {out}")
     return 0
 
@@ -167,21 +183,29 @@ def _shown(path: Path) -> str:
     return shorten(str(path)) if len(str(path)) > 40 else str(path)
 
 
-def train_record(config: TrainConfig, solver) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``settings`` (every knob, resolved) and ``summary`` of a finished training run."""
-    return json_safe(config.record(solver)), json_safe(summary_record(solver))
+def train_record(config: TrainConfig, solver, monitors: TrainMonitors | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``settings`` (every knob, resolved, and the measurement intervals) and ``summary`` of a
+    finished training run."""
+    settings, summary = config.record(solver), summary_record(solver)
+    if monitors is not None:
+        settings.update(sharpness_every=monitors.sharpness.every if monitors.sharpness else "off",
+                        noise_every=monitors.noise.every if monitors.noise else "off")
+        summary.update(monitor_summary(monitors))
+    return json_safe(settings), json_safe(summary)
 
 
-def _write_train(out: Path, config: TrainConfig, solver) -> None:
-    settings, summary = train_record(config, solver)
+def _write_train(out: Path, config: TrainConfig, solver, monitors: TrainMonitors | None = None) -> None:
+    settings, summary = train_record(config, solver, monitors)
+    histories = {**solver.histories(), **(monitors.histories() if monitors is not None else {})}
     if out.suffix == ".npz":
         import numpy as np
 
         with atomic_output(out, "wb") as fh:
-            np.savez(fh, **solver.histories(), settings=np.array(json.dumps(settings)),
+            np.savez(fh, **histories, **final_parameters(solver.model), settings=np.array(json.dumps(settings)),
                      summary=np.array(json.dumps(summary)))
         return
-    hist = {k: v.tolist() for k, v in solver.histories().items()}
+    hist = {k: v.tolist() for k, v in histories.items()}
     doc = {"settings": settings, "summary": summary, "weight_names": solver.weight_names, **hist}
     with atomic_output(out, "w") as fh:
         json.dump(json_safe(doc), fh, indent=1)

@@ -126,3 +126,25 @@ def _noise(res: EffectiveResult) -> list[str]:
 
 def _edge(res: EdgeResult) -> list[str]:
     return []
+
+
+def monitor_lines(monitors, steps: int) -> list[str]:
+    """What ``train`` says of its measurements at the end (nothing when none was asked for)."""
+    lines = []
+    sm, nm = monitors.sharpness, monitors.noise
+    if sm is not None and sm.records:
+        r = sm.records[-1]
+        line = f"sharpness {r.sharpness:.4g} at step {r.iteration}"
+        if r.preconditioned is not None:
+            line += f"; preconditioned {r.preconditioned:.4g}"
+        if r.threshold is not None:
+            ref = r.preconditioned if r.preconditioned is not None else r.sharpness
+            line += f" = {ref / r.threshold:.2f} x the stability threshold {r.threshold:.4g}"
+        lines.append(line + f" ({len(sm.records)} measurements)")
+    if nm is not None and nm.records:
+        r = nm.records[-1]
+        lines.append(f"gradient noise scale B_noise {r.b_noise:.4g} at step {r.iteration} "
+                     f"(smoothed {r.b_noise_ewa:.4g}; {len(nm.records)} measurements)")
+    if monitors.active:
+        lines.append(f"measuring took {monitors.seconds():.2f} s")
+    return lines
