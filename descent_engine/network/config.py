@@ -59,6 +59,10 @@ EXPERIMENT_PARAMS = ParamSet((
           high=MAX_COUNT, none_text="the note's"),
     Param("log_every", 1, "effective-batch: log the accuracy every N iterations", kind="int", low=1,
           high=MAX_COUNT),
+    Param("lrs", None, "edge-of-stability: the learning rates, one full-batch gd run each", kind="floats",
+          low=0.0, high=1e6, low_open=True, min_len=1, none_text="the experiment's"),
+    Param("sharpness_every", None, "edge-of-stability: measure the sharpness every N steps (and before the first "
+          "step and at the last)", kind="int", low=1, high=MAX_COUNT, none_text="the experiment's"),
 ))
 
 #: the network lab's measurement intervals (train measures only when asked: ``--sharpness-every``);

@@ -162,6 +162,7 @@ class LrOutcome:
     threshold: float  # 2 / lr
     max_sharpness: float
     initial_sharpness: float
+    peak_iteration: int  # when the largest measured sharpness was taken
     final_loss: float
     diverged: bool
     iterations: np.ndarray  # when the sharpness was measured (steps taken)

@@ -29,8 +29,10 @@ the lab and the CLI cannot disagree on seeds, batches, step counts or learning r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from ..params import ParamError
 from .config import NOTE_HIDDEN, TrainConfig
@@ -48,7 +50,7 @@ REL_ERROR_TARGET = 0.04
 NOTE_SEEDS = (100, 200, 300)
 #: the note's fixed effective-batch setting: sgd at batch 600, six times sgd_momentum's 100
 NOTE_SGD_BATCH_FACTOR = 6
-EXPERIMENTS = ("overfit", "compare-rules", "effective-batch")
+EXPERIMENTS = ("overfit", "compare-rules", "effective-batch", "edge-of-stability")
 Progress = Any  # Callable[[int, int], Any]: progress(done, total)
 
 __all__ = ["EXPERIMENTS", "NOTE_LRS", "NOTE_SEEDS", "NOTE_STEPS", "REL_ERROR_TARGET", "CompareSettings",
@@ -143,6 +145,8 @@ class RunRecord:
     batch_size: int
     epochs: int
     solver: Solver
+    #: histories measured beside the Solver's (e.g. the sharpness), written into the run's file too
+    extra_histories: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def final_loss(self) -> float:
@@ -299,9 +303,11 @@ def compare_rules(data: Dataset, *, progress: Progress | None = None, say: Say |
 
 
 def run_experiment(name: str, data: Dataset, **options: Any) -> ExperimentResult:
+    from .edge_of_stability import edge_of_stability
     from .effective_batch import effective_batch
 
-    funcs = {"overfit": overfit, "compare-rules": compare_rules, "effective-batch": effective_batch}
+    funcs = {"overfit": overfit, "compare-rules": compare_rules, "effective-batch": effective_batch,
+             "edge-of-stability": edge_of_stability}
     try:
         func = funcs[name.replace("_", "-")]
     except KeyError:

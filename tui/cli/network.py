@@ -22,6 +22,7 @@ from descent_engine.network.config import (EXPERIMENT_PARAMS, MONITOR_PARAMS, NE
                                            summary_record)
 from descent_engine.network.monitors import TrainMonitors, final_parameters, monitor_summary
 from descent_engine.network.data import DatasetError, load_dataset
+from descent_engine.network.edge_of_stability import EdgeSettings
 from descent_engine.network.experiments import (EXPERIMENTS, CompareSettings, EffectiveSettings, OverfitSettings,
                                                 run_experiment)
 from descent_engine.params import ParamError
@@ -37,15 +38,22 @@ from .output import json_safe
 NETWORK_KINDS = ("rule", "schedule")
 #: the network knobs ``experiment`` takes (the rest is the note's, per experiment)
 EXPERIMENT_NETWORK = ("dataset", "dtype", "seed", "num_train")
-_O, _C, _E = OverfitSettings, CompareSettings, EffectiveSettings  # each experiment's defaults, spelled there
+# each experiment's defaults, spelled there
+_O, _C, _E, _G = OverfitSettings, CompareSettings, EffectiveSettings, EdgeSettings
 EXPERIMENT_DEFAULTS = {
     "dtype": f"the note's: {_O.dtype} for overfit, {_C.dtype} otherwise",
     "seed": f"{_C.seed}",
-    "num_train": f"the note's {_O.num_train} / {_C.num_train} / {_E.num_train}, capped by the data",
+    "num_train": f"the note's {_O.num_train} / {_C.num_train} / {_E.num_train}, capped by the data; "
+                 f"{_G.num_train} for edge-of-stability",
     "seeds": ",".join(map(str, _E.seeds)),
-    "steps": f"the note's {_C.steps} and {_E.steps}, whatever the data size",
+    "steps": f"the note's {_C.steps} and {_E.steps}, whatever the data size; {_G.steps} for edge-of-stability",
+    "lrs": ",".join(f"{lr:g}" for lr in _G.lrs),
+    "sharpness_every": f"{_G.sharpness_every}",
 }
-EXPERIMENT_MEANINGS = {"seed": "overfit and compare-rules: seed of the initial weights and of the minibatch sampler"}
+EXPERIMENT_MEANINGS = {"seed": "overfit, compare-rules and edge-of-stability: seed of the initial weights (and of "
+                               "the minibatch sampler)",
+                       "num_train": "use the first N training examples (edge-of-stability: at most 1000, the "
+                                    "examples the sharpness is measured on)"}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +75,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag of ``descent-tui experiment``."""
-    parser.add_argument("name", choices=EXPERIMENTS, help="which of the note's experiments")
+    parser.add_argument("name", choices=EXPERIMENTS, help="which experiment (the note's three, and the edge of stability)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="directory for one .npz of histories per run and summary.json (created if missing)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -85,7 +93,8 @@ def register(subparsers) -> None:
     exp = subparsers.add_parser("experiment", help="run one of the course note's network experiments",
                                 allow_abbrev=False,
                                 description="overfit: 50 examples to 100%%; compare-rules: sgd, sgd_momentum, "
-                                            "adam, rmsprop; effective-batch: large-batch SGD vs SGD+momentum.")
+                                            "adam, rmsprop; effective-batch: large-batch SGD vs SGD+momentum; "
+                                            "edge-of-stability: full-batch GD's sharpness against 2/lr.")
     add_experiment_arguments(exp)
     exp.set_defaults(func=experiment_command)
 
@@ -213,20 +222,27 @@ def _write_train(out: Path, config: TrainConfig, solver, monitors: TrainMonitors
 
 
 # ---------------------------------------------------------------------------------------------
+#: the experiment flags that apply to some experiments only
+ONLY_FOR = {"seeds": ("effective-batch",), "sgd_batch": ("effective-batch",), "log_every": ("effective-batch",),
+            "lrs": ("edge-of-stability",), "sharpness_every": ("edge-of-stability",)}
+
+
 def _experiment_options(args: argparse.Namespace) -> dict[str, Any]:
     given = given_values(args, [NETWORK_PARAMS.get(n) for n in EXPERIMENT_NETWORK] + list(EXPERIMENT_PARAMS))
     given.pop("dataset", None)
-    only_effective = [n for n in ("seeds", "sgd_batch", "log_every") if n in given]
+    wrong = [n for n, names in ONLY_FOR.items() if n in given and args.name not in names]
+    if wrong:
+        flags = ", ".join("--" + n.replace("_", "-") for n in wrong)
+        only = " and ".join(sorted({e for n in wrong for e in ONLY_FOR[n]}))
+        raise CliError(f"{flags}: for {only} only, not {args.name}")
     if args.name == "effective-batch":
         if "seed" in given:
             raise CliError("effective-batch takes --seeds (a list), not --seed")
         if "log_every" in given:
             given["log_acc_iteration"] = given.pop("log_every")
-    elif only_effective:
-        flags = ", ".join("--" + n.replace("_", "-") for n in only_effective)
-        raise CliError(f"{flags}: for effective-batch only, not {args.name}")
     if "steps" in given and args.name == "overfit":
-        raise CliError("--steps is for compare-rules and effective-batch (overfit runs the note's 20 epochs)")
+        raise CliError("--steps is for compare-rules, effective-batch and edge-of-stability (overfit runs the "
+                       "note's 20 epochs)")
     return given
 
 
@@ -287,14 +303,14 @@ def experiment_command(args: argparse.Namespace) -> int:
         raise CliError(flag_message(str(exc))) from None
     finally:
         bar.close()
+    import numpy as np
+
     summary = summary_lines(result)
     _make_dir(out)
     for run in result.runs:
         with atomic_output(out / f"{run.name}.npz", "wb") as fh:
-            run.solver.record_histories_as_npz(fh)
+            np.savez(fh, **run.solver.histories(), **run.extra_histories)
     if result.bands:
-        import numpy as np
-
         arrays = {f"{label}_{metric}_{part}": arr for label, metrics in result.bands.items()
                   for metric, parts in metrics.items() for part, arr in zip(("x", "mean", "min", "max"), parts)}
         with atomic_output(out / "effective_batch_bands.npz", "wb") as fh:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from descent_engine.network.experiment_results import (CompareResult, EdgeResult, EffectiveResult, ExperimentResult,
                                                        GroupResult, GroupStarted, LrFinished, LrStarted, OverfitResult,
                                                        RunDiverged, RunStarted)
+from descent_engine.network.edge_of_stability import second_half_mean
 
 
 def event_line(event) -> str | None:
@@ -125,7 +126,19 @@ def _noise(res: EffectiveResult) -> list[str]:
 
 
 def _edge(res: EdgeResult) -> list[str]:
-    return []
+    s = res.settings
+    lines = [f"edge of stability on {res.data.describe()}: full-batch gd, hidden {list(s['hidden'])}, "
+             f"weight_scale {s['weight_scale']:g}, {res.steps} steps, sharpness (top Hessian eigenvalue on all "
+             f"{res.examples} examples) every {s['sharpness_every']} steps, seed {s['seed']}"]
+    for o in res.outcomes:
+        t = o.threshold
+        head = f"lr {o.lr:g}: sharpness {o.final_sharpness:.4g} = {o.final_sharpness / t:.2f} x 2/lr (2/lr = {t:.4g})"
+        if o.diverged:
+            head = (f"lr {o.lr:g}: diverged at iteration {o.iterations[-1] if len(o.iterations) else 0}; last "
+                    f"sharpness {o.final_sharpness:.4g} = {o.final_sharpness / t:.2f} x 2/lr (2/lr = {t:.4g})")
+        lines.append(head + f"; started at {o.initial_sharpness / t:.2f} x, peaked at {o.max_sharpness / t:.2f} x (step {o.peak_iteration}), "
+                     f"second half mean {second_half_mean(o) / t:.2f} x; final loss {o.final_loss:.4g}")
+    return lines
 
 
 def monitor_lines(monitors, steps: int) -> list[str]:
