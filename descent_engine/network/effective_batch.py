@@ -15,9 +15,10 @@ import numpy as np
 
 from ..params import ParamError
 from .data import Dataset
-from .experiment_results import EffectiveResult, GroupResult, GroupStarted, Say, SgdTry
+from .experiment_results import EffectiveResult, GroupResult, GroupStarted, NoiseFigure, Say, SgdTry
 from .experiments import (NOTE_SGD_BATCH_FACTOR, EffectiveSettings, PlannedRun, Progress, RunRecord, _check_steps,
                           _config, _Ticker, _train, rel_error)
+from .noise import NoiseResult, model_grad_fn, monitor_batches, noise_scale
 from .solver import Solver
 
 
@@ -126,7 +127,7 @@ def effective_batch(data: Dataset, *, progress: Progress | None = None, say: Say
         batch = note_sgd_batch(n, mb) if s.sgd_batch is None else s.sgd_batch
         candidates = [_check_sgd_batch(data, n, batch, mb)]
     small = data.subset(n)
-    plan_options = {k: v for k, v in options.items() if k not in ("sgd_batch", "target", "noise")}
+    plan_options = {k: v for k, v in options.items() if k not in ("sgd_batch", "target", "noise", "noise_draws")}
     plan_options["num_train"] = n
 
     def plan(batch: int) -> list[PlannedRun]:
@@ -179,7 +180,8 @@ def effective_batch(data: Dataset, *, progress: Progress | None = None, say: Say
         tell(GroupResult("sgd", batch, avg, err, tuning=auto, target=s.target, stop=err < s.target))
         if err < s.target:
             break
-    noise = _noise_figure(momentum, ticker) if s.noise else None
+    noise = (_noise_figure([p.build() for p in plan(candidates[0])[:len(seeds)]], momentum, mb, s.noise_draws)
+             if s.noise else None)
     ticker.finish()
 
     tuned_tries = [t for t in tries if not t.reference]
@@ -206,5 +208,18 @@ def effective_batch(data: Dataset, *, progress: Progress | None = None, say: Say
                            auto=auto, tuned=bool(reached), candidates=(candidates[0], candidates[-1]), noise=noise)
 
 
-def _noise_figure(momentum: list[RunRecord], ticker: _Ticker):
-    return None  # filled in by the noise-scale step
+def _b_noise(solver: Solver, batch: int, draws: int, seed: int) -> NoiseResult:
+    b_small, b_big = monitor_batches(batch, solver.num_train)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return noise_scale(model_grad_fn(solver.model, solver.X_train, solver.y_train), solver.num_train, seed,
+                           b_small, b_big, draws)
+
+
+def _noise_figure(start: list[Solver], momentum: list[RunRecord], batch: int, draws: int) -> NoiseFigure:
+    """B_noise at the study's initial weights and at the end of the momentum runs (mean over seeds)."""
+    first = [_b_noise(s, batch, draws, k) for k, s in enumerate(start)]
+    last = [_b_noise(r.solver, batch, draws, k) for k, r in enumerate(momentum)]
+    mean = lambda xs: float(np.mean(xs))  # noqa: E731
+    return NoiseFigure(start=mean([r.b_noise for r in first]), end=mean([r.b_noise for r in last]),
+                       trace_sigma_end=mean([r.trace_sigma for r in last]), g2_end=mean([r.g2 for r in last]),
+                       b_small=last[0].b_small, b_big=last[0].b_big, per_seed_end=tuple(r.b_noise for r in last))

@@ -132,6 +132,7 @@ class NoiseFigure:
     g2_end: float
     b_small: int
     b_big: int
+    per_seed_end: tuple[float, ...] = ()
 
 
 @dataclass(kw_only=True)

@@ -135,6 +135,7 @@ class EffectiveSettings(_Settings):
     log_acc_iteration: bool | int = True
     target: float = REL_ERROR_TARGET
     noise: bool = True  # measure the gradient noise scale B_noise next to the batch found
+    noise_draws: int = 10  # pairs of batches per B_noise estimate (per seed)
 
 
 @dataclass

@@ -119,10 +119,22 @@ def _effective(res: EffectiveResult) -> list[str]:
 
 
 def _noise(res: EffectiveResult) -> list[str]:
+    """B_noise next to the batch found, and the note's claim in plain words."""
     n = res.noise
     if n is None:
         return []
-    return []
+    similar = res.difference < res.target
+    lines = [f"gradient noise scale B_noise = tr(Sigma)/|G|^2: {n.start:.4g} at the initial weights, {n.end:.4g} "
+             f"at the end of the sgd_momentum runs (from batches of {n.b_small} and {n.b_big}, mean over the seeds)"]
+    claim = (f"the note's claim: momentum acts like a larger batch. sgd_momentum at batch {res.momentum_batch} "
+             f"trains like sgd at batch {res.sgd_batch}" if similar else
+             f"the note's claim: momentum acts like a larger batch. Not borne out here: no sgd batch tried "
+             f"came within {res.target:g} of sgd_momentum at batch {res.momentum_batch}; the closest is "
+             f"{res.sgd_batch}")
+    lines.append(claim + f" = {res.sgd_batch / n.end:.2g} x B_noise at the end (a batch below B_noise is "
+                 "dominated by the gradient's noise, so making it larger still helps; far above B_noise it no "
+                 "longer does)" if n.end > 0 else claim)
+    return lines
 
 
 def _edge(res: EdgeResult) -> list[str]:
