@@ -55,7 +55,7 @@ EXPERIMENT_PARAMS = ParamSet((
     Param("sgd_batch", "auto", "effective-batch: SGD's batch size, a multiple of 100 (sgd_momentum's batch), or "
           "auto: try 200, 300, ... and stop at the first close enough", kind="int", low=100, high=MAX_COUNT,
           multiple_of=100, words=("auto",)),
-    Param("steps", None, "compare-rules and effective-batch: update steps per run", kind="int", low=1,
+    Param("steps", None, "compare-rules, effective-batch and edge-of-stability: update steps per run", kind="int", low=1,
           high=MAX_COUNT, none_text="the note's"),
     Param("log_every", 1, "effective-batch: log the accuracy every N iterations", kind="int", low=1,
           high=MAX_COUNT),

@@ -22,6 +22,7 @@ from descent_engine.network.config import (EXPERIMENT_PARAMS, MONITOR_PARAMS, NE
                                            summary_record)
 from descent_engine.network.monitors import TrainMonitors, final_parameters, monitor_summary
 from descent_engine.network.data import DatasetError, load_dataset
+from descent_engine.network.dataset_defaults import apply_dataset_defaults, dataset_defaults
 from descent_engine.network.edge_of_stability import EdgeSettings
 from descent_engine.network.experiments import (EXPERIMENTS, CompareSettings, EffectiveSettings, OverfitSettings,
                                                 run_experiment)
@@ -102,18 +103,26 @@ def register(subparsers) -> None:
 # ---------------------------------------------------------------------------------------------
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Parsed flags -> a validated TrainConfig (raises CliError with one line)."""
+    return train_config_and_defaults(args)[0]
+
+
+def train_config_and_defaults(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any]]:
+    """Parsed flags -> a validated TrainConfig, with the dataset's defaults
+    (:mod:`~descent_engine.network.dataset_defaults`) wherever a flag was not given, and those applied."""
     d = TrainConfig()
     try:
-        rule = get_rule(parse_name("rule", args.rule, d.rule)).name
+        knobs = given_values(args, NETWORK_PARAMS)
+        dataset = knobs.get("dataset", d.dataset)
+        rule = get_rule(parse_name("rule", args.rule, dataset_defaults(dataset).get("rule", d.rule))).name
         schedule = get_schedule(parse_name("schedule", args.schedule, d.schedule)).name
         hyper = hyper_values(args, {"rule": rule, "schedule": schedule}, hyper_flags(NETWORK_KINDS))
-        knobs = given_values(args, NETWORK_PARAMS)
-        config = TrainConfig(rule=rule, schedule=schedule, rule_params=hyper["rule"],
-                             schedule_params=hyper["schedule"], **knobs)
+        given = set(knobs) | ({"rule"} if args.rule is not None else set()) | {f"rule_params.{k}" for k in hyper["rule"]}
+        values, applied = apply_dataset_defaults(dict(knobs, rule=rule, rule_params=hyper["rule"]), given)
+        config = TrainConfig(schedule=schedule, schedule_params=hyper["schedule"], **values)
         config.validate()
     except ParamError as exc:
         raise CliError(flag_message(str(exc))) from None
-    return config
+    return config, applied
 
 
 def _say(args):
@@ -135,7 +144,7 @@ def train_monitors(args: argparse.Namespace, seed: int = 0) -> TrainMonitors:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    config = train_config_from_args(args)
+    config, applied = train_config_and_defaults(args)
     monitors = train_monitors(args, config.seed)
     out = _out_path(args.out, "a file name ending in .json or .npz")
     if out is not None:
@@ -150,6 +159,10 @@ def train_command(args: argparse.Namespace) -> int:
     except (ParamError, DatasetError) as exc:
         raise CliError(flag_message(str(exc))) from None
     say = _say(args)
+    if applied:
+        say(f"{config.dataset} trains at its own defaults: " + ", ".join(
+            f"--{k.split('.')[-1].replace('_', '-')} {v:g}" if isinstance(v, float) else
+            f"--{k.split('.')[-1].replace('_', '-')} {v}" for k, v in applied.items()) + " (a flag overrides each)")
     say(f"{solver.model.dims[0]} features -> hidden {list(config.hidden)} -> {solver.model.num_classes} classes; "
         f"{solver.num_train} train / {solver.X_val.shape[0]} val; {config.rule} lr {solver.hp['lr']:g}, "
         f"{config.schedule} schedule, {config.epochs} epochs x {solver.iterations_per_epoch} steps of {config.batch_size}")
