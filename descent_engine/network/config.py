@@ -66,8 +66,10 @@ EXPERIMENT_PARAMS = ParamSet((
 ))
 
 #: the network lab's measurement intervals (train measures only when asked: ``--sharpness-every``);
-#: chosen from benchmarks/sharpness.py so that measuring adds at most 25% to training time
-SHARPNESS_EVERY = 500
+#: from benchmarks/sharpness.py: one sharpness measurement costs 50 to 110 training steps of the note's
+#: network on a quiet machine (up to 300 under load), so every 1000 steps adds 5 to 11% (at most 25%
+#: even under load, with the last step's); the noise scale costs 20 to 35 steps, 4 to 7% every 500
+SHARPNESS_EVERY = 1000
 NOISE_EVERY = 500
 
 MONITOR_PARAMS = ParamSet((

@@ -141,7 +141,7 @@ class NoiseMonitor:
     parameters, at the two batch sizes of :func:`monitor_batches`, ``draws`` pairs each time, drawn
     with the monitor's own generator (the training's minibatch stream is not touched)."""
 
-    def __init__(self, every: int, *, draws: int = 4, beta: float = 0.9, seed: int = 0) -> None:
+    def __init__(self, every: int, *, draws: int = 10, beta: float = 0.9, seed: int = 0) -> None:
         if int(every) < 1:
             raise ValueError(f"noise interval must be at least 1, got {every}")
         self.every, self.draws = int(every), int(draws)
