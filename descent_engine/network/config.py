@@ -67,8 +67,9 @@ EXPERIMENT_PARAMS = ParamSet((
 
 #: the network lab's measurement intervals (train measures only when asked: ``--sharpness-every``);
 #: from benchmarks/sharpness.py: one sharpness measurement costs 50 to 110 training steps of the note's
-#: network on a quiet machine (up to 300 under load), so every 1000 steps adds 5 to 11% (at most 25%
-#: even under load, with the last step's); the noise scale costs 20 to 35 steps, 4 to 7% every 500
+#: network on a quiet machine, so every 1000 steps adds 5 to 11% (every 500: 10 to 22%, too close to the
+#: 25% target; under heavy load a measurement has cost up to 300 steps); the noise scale costs 20 to 35
+#: steps, 4 to 7% every 500
 SHARPNESS_EVERY = 1000
 NOISE_EVERY = 500
 
