@@ -375,34 +375,3 @@ def test_engine_never_imports_ui():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
-
-def _exact_noise_scale(solver) -> tuple[float, float]:
-    """tr(Sigma) and |G|^2 of the model's loss over its training set, from every example's own gradient."""
-    X, y = solver.X_train, solver.y_train
-    table = np.stack([np.concatenate([np.asarray(g, dtype=np.float64).ravel()
-                                      for g in solver.model.loss(X[i:i + 1], y[i:i + 1])[1].values()])
-                      for i in range(X.shape[0])])
-    G = table.mean(axis=0)
-    return float(((table - G) ** 2).sum(axis=1).mean()), float(G @ G)
-
-
-def test_effective_batch_prints_the_noise_scale_next_to_the_batch_found():
-    data = load_dataset("digits")
-    options = dict(seeds=(1,), sgd_batch=200, num_train=300, steps=3, hidden=[8], noise_draws=3000)
-    eb = effective_batch(data, **options)
-    n = eb.noise
-    assert (n.b_small, n.b_big) == (100, 300)  # the momentum batch and 4x it, capped by the 300 examples
-    # at the end of the momentum run (the model it ends with) and at the study's initial weights
-    tr, g2 = _exact_noise_scale(next(r.solver for r in eb.runs if r.rule == "sgd_momentum"))
-    # 3000 pairs of batches: relative standard errors about 3.4% (tr) and 0.6% (|G|^2) here (measured
-    # with other seeds), so 5 of them: 17%, 3% and, for the ratio, 17%
-    assert n.trace_sigma_end == pytest.approx(tr, rel=0.17) and n.g2_end == pytest.approx(g2, rel=0.03)
-    assert n.end == pytest.approx(tr / g2, rel=0.17)
-    tr0, g20 = _exact_noise_scale(experiments.effective_plan(data, **{k: v for k, v in options.items()
-                                                                       if k != "noise_draws"})[0].build())
-    assert n.start == pytest.approx(tr0 / g20, rel=0.17)
-    lines = summary_lines(eb)
-    assert lines[-2].startswith(f"gradient noise scale B_noise = tr(Sigma)/|G|^2: {n.start:.4g} at the initial")
-    assert lines[-1].startswith("the note's claim: momentum acts like a larger batch.")
-    assert f"{200 / n.end:.2g} x B_noise at the end" in lines[-1]
-    assert eb.values["b_noise"] == n.end

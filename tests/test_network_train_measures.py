@@ -17,11 +17,13 @@ import pytest
 from test_network_hessian import complex_step_hessian, flat  # the independent references
 
 from descent_engine.network.config import MONITOR_PARAMS, TrainConfig
+from descent_engine.network.data import load_dataset
+from descent_engine.network.effective_batch import effective_batch, effective_plan
 from descent_engine.network.monitors import TrainMonitors, load_parameters
 from descent_engine.network.net import FullyConnectedNet
 from descent_engine.network.noise import NoiseMonitor, monitor_batches
-from descent_engine.rules import get_rule
 from test_network_cli import run_cli
+from tui.cli.network_text import summary_lines
 
 # spirals: 2 features, 3 classes; 200 examples / batch 50 = 4 steps an epoch, 3 epochs = 12 steps
 SMALL = ["--dataset", "spirals", "--hidden", "5,4", "--num-train", "200", "--batch-size", "50", "--epochs", "3",
@@ -148,7 +150,6 @@ def test_measurement_flags_are_params_with_the_labs_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for p in MONITOR_PARAMS:
         assert f"{p.flag} N|off" in text and f"default off (the network lab: every {p.default})" in text
-    assert get_rule("adam")  # the registry is importable alongside
 
 
 @pytest.mark.parametrize("argv, line", [
@@ -159,3 +160,35 @@ def test_bad_intervals_are_one_line(argv, line, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(["train", *argv], capsys)
     assert code == 2 and err.startswith("descent-tui: error: " + line) and err.count("\n") == 1
+
+
+def _exact_noise_scale(solver) -> tuple[float, float]:
+    """tr(Sigma) and |G|^2 of the model's loss over its training set, from every example's own gradient."""
+    X, y = solver.X_train, solver.y_train
+    table = np.stack([np.concatenate([np.asarray(g, dtype=np.float64).ravel()
+                                      for g in solver.model.loss(X[i:i + 1], y[i:i + 1])[1].values()])
+                      for i in range(X.shape[0])])
+    G = table.mean(axis=0)
+    return float(((table - G) ** 2).sum(axis=1).mean()), float(G @ G)
+
+
+def test_effective_batch_prints_the_noise_scale_next_to_the_batch_found():
+    data = load_dataset("digits")
+    options = dict(seeds=(1,), sgd_batch=200, num_train=300, steps=3, hidden=[8], noise_draws=3000)
+    eb = effective_batch(data, **options)
+    n = eb.noise
+    assert (n.b_small, n.b_big) == (100, 300)  # the momentum batch and 4x it, capped by the 300 examples
+    # at the end of the momentum run (the model it ends with) and at the study's initial weights
+    tr, g2 = _exact_noise_scale(next(r.solver for r in eb.runs if r.rule == "sgd_momentum"))
+    # 3000 pairs of batches: relative standard errors about 3.4% (tr) and 0.6% (|G|^2) here (measured
+    # with other seeds), so 5 of them: 17%, 3% and, for the ratio, 17%
+    assert n.trace_sigma_end == pytest.approx(tr, rel=0.17) and n.g2_end == pytest.approx(g2, rel=0.03)
+    assert n.end == pytest.approx(tr / g2, rel=0.17)
+    tr0, g20 = _exact_noise_scale(effective_plan(data, **{k: v for k, v in options.items()
+                                                                       if k != "noise_draws"})[0].build())
+    assert n.start == pytest.approx(tr0 / g20, rel=0.17)
+    lines = summary_lines(eb)
+    assert lines[-2].startswith(f"gradient noise scale B_noise = tr(Sigma)/|G|^2: {n.start:.4g} at the initial")
+    assert lines[-1].startswith("the note's claim: momentum acts like a larger batch.")
+    assert f"{200 / n.end:.2g} x B_noise at the end" in lines[-1]
+    assert eb.values["b_noise"] == n.end

@@ -93,7 +93,7 @@ def register(subparsers) -> None:
     train.set_defaults(func=train_command)
     exp = subparsers.add_parser("experiment", help="run one of the course note's network experiments",
                                 allow_abbrev=False,
-                                description="overfit: 50 examples to 100%%; compare-rules: sgd, sgd_momentum, "
+                                description="overfit: 50 examples to 100%; compare-rules: sgd, sgd_momentum, "
                                             "adam, rmsprop; effective-batch: large-batch SGD vs SGD+momentum; "
                                             "edge-of-stability: full-batch GD's sharpness against 2/lr.")
     add_experiment_arguments(exp)
