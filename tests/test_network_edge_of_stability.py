@@ -83,3 +83,15 @@ def test_settings_are_checked():
     with pytest.raises(ParamError, match="edge-of-stability has no setting seeds"):
         edge_of_stability(load_dataset("spirals"), seeds=(1,))
     assert EdgeSettings().num_train <= 1000  # the examples the sharpness is measured on
+
+
+def test_a_diverging_lr_says_where(capsys):
+    from tui.cli.network_text import summary_lines
+
+    res = edge_of_stability(load_dataset("digits"), lrs=(50.0,), num_train=50, hidden=(8,), steps=40,
+                            sharpness_every=5)
+    out, losses = res.outcomes[0], res.runs[0].solver.loss_history
+    first_bad = next(i for i, x in enumerate(losses) if not np.isfinite(x))
+    assert out.diverged and out.diverged_at == first_bad == len(losses) - 1 < 40
+    assert out.iterations[-1] <= first_bad  # no measurement after the divergence
+    assert summary_lines(res)[1].startswith(f"lr 50: diverged at iteration {first_bad}; the last sharpness measured")

@@ -67,7 +67,8 @@ def _outcome(lr: float, monitor: SharpnessMonitor, solver) -> LrOutcome:
     losses = solver.loss_history
     return LrOutcome(lr=lr, final_sharpness=float(vals[-1]), threshold=2.0 / lr, max_sharpness=float(vals.max()),
                      initial_sharpness=float(vals[0]), peak_iteration=int(its[int(vals.argmax())]), final_loss=float(losses[-1]) if losses else float("nan"),
-                     diverged=bool(solver.diverged), iterations=its, sharpness=vals)
+                     diverged=bool(solver.diverged), iterations=its, sharpness=vals,
+                     diverged_at=len(losses) - 1 if solver.diverged else None)
 
 
 def second_half_mean(outcome: LrOutcome) -> float:

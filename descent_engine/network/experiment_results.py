@@ -168,6 +168,7 @@ class LrOutcome:
     diverged: bool
     iterations: np.ndarray  # when the sharpness was measured (steps taken)
     sharpness: np.ndarray
+    diverged_at: int | None = None  # the iteration whose loss was not finite (0-based)
 
     @property
     def ratio(self) -> float:

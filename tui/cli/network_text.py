@@ -146,8 +146,8 @@ def _edge(res: EdgeResult) -> list[str]:
         t = o.threshold
         head = f"lr {o.lr:g}: sharpness {o.final_sharpness:.4g} = {o.final_sharpness / t:.2f} x 2/lr (2/lr = {t:.4g})"
         if o.diverged:
-            head = (f"lr {o.lr:g}: diverged at iteration {o.iterations[-1] if len(o.iterations) else 0}; last "
-                    f"sharpness {o.final_sharpness:.4g} = {o.final_sharpness / t:.2f} x 2/lr (2/lr = {t:.4g})")
+            head = (f"lr {o.lr:g}: diverged at iteration {o.diverged_at}; the last sharpness measured (step "
+                    f"{o.iterations[-1]}) {o.final_sharpness:.4g} = {o.final_sharpness / t:.2f} x 2/lr (2/lr = {t:.4g})")
         lines.append(head + f"; started at {o.initial_sharpness / t:.2f} x, peaked at {o.max_sharpness / t:.2f} x (step {o.peak_iteration}), "
                      f"second half mean {second_half_mean(o) / t:.2f} x; final loss {o.final_loss:.4g}")
     return lines
