@@ -44,7 +44,11 @@ def _replay_to(settings, iterations):
         yield it, solver
 
 
-@pytest.mark.parametrize("rule, lr", [("sgd", 0.5), ("adam", 0.02)])
+def _state(st, name):
+    return st[name] if isinstance(st, dict) else getattr(st, name)
+
+
+@pytest.mark.parametrize("rule, lr", [("sgd", 0.5), ("adam", 0.02), ("rmsprop", 0.01)])
 def test_recorded_sharpness_is_the_dense_hessians_top_eigenvalue(rule, lr, tmp_path, capsys):
     out = tmp_path / "run.npz"
     code, _, err = run_cli(["train", *SMALL, "--rule", rule, "--lr", str(lr), "--sharpness-every", "5",
@@ -55,21 +59,24 @@ def test_recorded_sharpness_is_the_dense_hessians_top_eigenvalue(rule, lr, tmp_p
     assert settings["sharpness_every"] == 5 and settings["noise_every"] == "off"
     np.testing.assert_array_equal(f["sharpness_iteration_history"], [5, 10, 12])  # every 5, and the last
     assert "noise_scale_history" not in f
-    assert ("preconditioned_sharpness_history" in f) == (rule == "adam")
+    assert ("preconditioned_sharpness_history" in f) == (rule in ("adam", "rmsprop"))
     for k, (it, solver) in enumerate(_replay_to(settings, [5, 10, 12])):
         X, y = solver.X_train[:1000], solver.y_train[:1000]  # the first min(N, 1000) = all 200
         H = complex_step_hessian(dict(solver.model.params), X, y, 0.01)
         top = np.linalg.eigvalsh(H)[-1]
         # Lanczos stops at a residual <= 1e-3 |theta|, which bounds the eigenvalue's error by as much
         assert f["sharpness_history"][k] == pytest.approx(top, rel=1e-3)
-        if rule == "adam":  # P = sqrt(v / (1 - beta2^t)) + eps, from the replayed Adam states
-            b2, eps = solver.hp["beta2"], solver.hp["eps"]
-            P = flat({n: np.sqrt(st.v / (1 - b2 ** st.t)) + eps if hasattr(st, "v") else
-                      np.sqrt(st["v"] / (1 - b2 ** st["t"])) + eps for n, st in solver.optim_states.items()})
+        if rule != "sgd":  # the rule's preconditioner, from the replayed states
+            eps, states = solver.hp["eps"], solver.optim_states
+            if rule == "adam":  # P = sqrt(v / (1 - beta2^t)) + eps
+                b2 = solver.hp["beta2"]
+                P = flat({n: np.sqrt(_state(st, "v") / (1 - b2 ** _state(st, "t"))) + eps for n, st in states.items()})
+            else:  # rmsprop, eps inside the root: P = sqrt(cache + eps)
+                P = flat({n: np.sqrt(_state(st, "cache") + eps) for n, st in states.items()})
             s = 1 / np.sqrt(P)
             pre = np.linalg.eigvalsh(s[:, None] * H * s[None, :])[-1]
             assert f["preconditioned_sharpness_history"][k] == pytest.approx(pre, rel=1e-3)
-    threshold = {"sgd": 2 / lr, "adam": (2 + 2 * 0.9) / (0.1 * lr)}[rule]
+    threshold = {"sgd": 2 / lr, "adam": (2 + 2 * 0.9) / (0.1 * lr), "rmsprop": 2 / lr}[rule]
     assert f["sharpness_threshold_history"][-1] == pytest.approx(threshold)
     assert summary["final_sharpness"] == f["sharpness_history"][-1] and summary["final_sharpness_iteration"] == 12
 
