@@ -30,7 +30,7 @@ the lab and the CLI cannot disagree on seeds, batches, step counts or learning r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ NOTE_SEEDS = (100, 200, 300)
 #: the note's fixed effective-batch setting: sgd at batch 600, six times sgd_momentum's 100
 NOTE_SGD_BATCH_FACTOR = 6
 EXPERIMENTS = ("overfit", "compare-rules", "effective-batch", "edge-of-stability")
-Progress = Any  # Callable[[int, int], Any]: progress(done, total)
+Progress = Callable[[int, int], Any]  # progress(done, total)
 
 __all__ = ["EXPERIMENTS", "NOTE_LRS", "NOTE_SEEDS", "NOTE_STEPS", "REL_ERROR_TARGET", "CompareSettings",
            "EffectiveSettings", "ExperimentResult", "GroupResult", "GroupStarted", "OverfitSettings", "PlannedRun",
