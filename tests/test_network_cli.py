@@ -119,7 +119,7 @@ def test_experiment_overfit_and_bad_out(tmp_path, capsys):
     code, _, err = run_cli(["experiment", "effective-batch", "--out", str(tmp_path), "--sgd-batch", "big"], capsys)
     assert code == 2 and "--sgd-batch: cannot read 'big' as a multiple of 100 or auto" in err and err.count("\n") == 1
     code, _, err = run_cli(["experiment", "overfit", "--out", str(tmp_path), "--steps", "10"], capsys)
-    assert code == 2 and "--steps is for compare-rules and effective-batch" in err
+    assert code == 2 and "--steps is for compare-rules, effective-batch and edge-of-stability" in err
 
 
 # -- output files say how they were made --------------------------------------------------------

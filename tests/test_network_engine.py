@@ -12,7 +12,11 @@ from descent_engine.params import ParamError
 from descent_engine.network import DatasetError, FullyConnectedNet, Solver, load_dataset, load_npz
 from descent_engine.network import experiments
 from descent_engine.network.data import DIGITS_TO_8BIT, _split, blobs, spirals
-from descent_engine.network.experiments import compare_rules, effective_batch, overfit, rel_error
+from descent_engine.network.experiment_results import GroupResult, GroupStarted
+from descent_engine.network.experiments import NOTE_LRS, compare_rules, effective_batch, overfit, rel_error
+from tui.cli.network_text import event_line, summary_lines
+
+NOTE_RULES = tuple(NOTE_LRS)
 from descent_engine.rules import RULES
 
 
@@ -185,7 +189,8 @@ def test_rel_error_and_compare_rules_take_the_notes_steps():
     assert [r.name for r in res.runs] == [f"optimizer_experiment_{r}" for r in ("sgd", "sgd_momentum", "adam", "rmsprop")]
     assert [r.solver.hp["lr"] for r in res.runs] == [1e-2, 1e-2, 1e-3, 1e-4]
     assert {len(r.solver.loss_history) for r in res.runs} == {7} and res.settings["steps"] == 7
-    assert "7 steps of batch 100" in res.summary[0]
+    assert res.steps == 7 and res.epochs == pytest.approx(7 / 2)  # 200 examples: 2 steps an epoch
+    assert set(res.reached) == set(NOTE_RULES) and "7 steps of batch 100" in summary_lines(res)[0]
 
 
 def test_effective_batch_fixed_sgd_batch_same_steps_for_both():
@@ -195,9 +200,13 @@ def test_effective_batch_fixed_sgd_batch_same_steps_for_both():
     assert {len(r.solver.loss_history) for r in eb.runs} == {20}  # the same steps, whatever the batch
     assert sorted(r.name for r in eb.runs) == sorted(f"sgd_momentum_compare_{rule}_{seed}"
                                                      for rule in ("sgd", "sgd_momentum") for seed in (1, 2))
-    assert {r.batch_size for r in eb.runs if r.rule == "sgd"} == {200} and not eb.tries[0]["reference"]
-    assert eb.summary[1].startswith("Average Training Acc for sgd: ")
-    assert eb.summary[3].startswith("Train Acc Difference: ")
+    assert {r.batch_size for r in eb.runs if r.rule == "sgd"} == {200} and not eb.tries[0].reference
+    mean = lambda rule: float(np.mean([r.final_train_acc for r in eb.runs if r.rule == rule]))  # noqa: E731
+    assert (eb.avg_sgd, eb.avg_momentum) == (mean("sgd"), mean("sgd_momentum"))
+    assert eb.difference == rel_error(eb.avg_sgd, eb.avg_momentum) and not eb.auto
+    lines = summary_lines(eb)
+    assert lines[1] == f"Average Training Acc for sgd: {eb.avg_sgd}"
+    assert lines[3].startswith(f"Train Acc Difference:  {eb.difference}")
     x, mean, lo, hi = eb.bands["sgd_momentum"]["train_acc"]
     assert len(x) == 20 and np.all(lo <= mean) and np.all(mean <= hi)
     with pytest.raises(ParamError, match="multiple of 100"):
@@ -244,29 +253,44 @@ def test_effective_batch_auto_stops_at_the_first_batch_below_the_target(monkeypa
                         lambda runs: scripted[(runs[0].rule, runs[0].batch_size)])
     said = []
     eb = effective_batch(load_dataset("digits"), seeds=(1, 2), num_train=450, steps=3, hidden=[8], say=said.append)
-    assert [t["sgd_batch"] for t in eb.tries] == [100, 200, 300]  # 400 is never tried
-    assert [t["reference"] for t in eb.tries] == [True, False, False]
+    assert [t.sgd_batch for t in eb.tries] == [100, 200, 300]  # 400 is never tried
+    assert [t.reference for t in eb.tries] == [True, False, False]
     assert eb.settings["sgd_batch"] == 300 and eb.settings["sgd_batch_mode"] == "auto"
     assert eb.values["train_acc_difference"] == pytest.approx(rel_error(0.88, 0.9)) and eb.values["reached"] == 1.0
-    assert [line for line in said if line.startswith("try ")] == [
+    # the engine reports numbers; the CLI words them
+    tries = [e for e in said if isinstance(e, GroupResult) and e.tuning]
+    assert [(e.batch_size, e.avg_train_acc, e.rel_error, e.stop) for e in tries] == [
+        (200, 0.6, rel_error(0.6, 0.9), False), (300, 0.88, rel_error(0.88, 0.9), True)]
+    assert [event_line(e) for e in tries] == [
         f"try sgd batch 200: average training acc 0.6000, rel error {rel_error(0.6, 0.9):.4f} >= 0.04",
         f"try sgd batch 300: average training acc 0.8800, rel error {rel_error(0.88, 0.9):.4f} < 0.04: stop"]
-    assert eb.log == [line for line in said if not line.startswith("running with")]
-    assert len(eb.log) == 4  # momentum, reference, two tries
-    assert eb.summary[1] == "Average Training Acc for sgd: 0.88"
-    assert eb.summary[2] == "Average Training Acc for sgd_momentum: 0.9"
-    assert eb.summary[4].startswith("tuned: sgd batch 300 is the first")
+    assert eb.events == [e for e in said if isinstance(e, GroupResult)]
+    assert len(eb.events) == 4 and [type(e) for e in said].count(GroupStarted) == 4  # momentum, reference, 2 tries
+    assert (eb.avg_sgd, eb.avg_momentum, eb.tuned) == (0.88, 0.9, True)
+    lines = summary_lines(eb)
+    assert lines[1] == "Average Training Acc for sgd: 0.88"
+    assert lines[2] == "Average Training Acc for sgd_momentum: 0.9"
+    assert lines[4].startswith("tuned: sgd batch 300 is the first")
     assert {r.name for r in eb.runs if r.batch_size == 300} == {"sgd_momentum_compare_sgd_1", "sgd_momentum_compare_sgd_2"}
     assert len(eb.runs) == 2 * 4 and {len(r.solver.loss_history) for r in eb.runs} == {3}
 
 
 def test_effective_batch_auto_says_so_when_no_batch_is_close_enough():
     eb = effective_batch(load_dataset("digits"), seeds=(1,), num_train=350, steps=2, hidden=[8], target=0.0)
-    assert [t["sgd_batch"] for t in eb.tries] == [100, 200, 300]  # every multiple of 100 up to the data size
-    assert eb.values["reached"] == 0.0
-    assert any(line.startswith("not reached: no sgd batch from 200 to 300") for line in eb.summary)
-    closest = min(eb.tries[1:], key=lambda t: t["rel_error"])
-    assert eb.settings["sgd_batch"] == closest["sgd_batch"]
+    assert [t.sgd_batch for t in eb.tries] == [100, 200, 300]  # every multiple of 100 up to the data size
+    assert eb.values["reached"] == 0.0 and not eb.tuned and eb.candidates == (200, 300)
+    assert any(line.startswith("not reached: no sgd batch from 200 to 300") for line in summary_lines(eb))
+    closest = min(eb.tries[1:], key=lambda t: t.rel_error)
+    assert eb.settings["sgd_batch"] == closest.sgd_batch == eb.sgd_batch
+
+
+def test_experiment_defaults_are_spelled_once_and_unknown_options_are_refused():
+    from descent_engine.network.experiments import CompareSettings, EffectiveSettings, compare_plan
+
+    assert CompareSettings().num_train == 4000 and EffectiveSettings().num_train == 6000
+    assert EffectiveSettings().seeds == experiments.NOTE_SEEDS and CompareSettings().rules == NOTE_RULES
+    with pytest.raises(ParamError, match="compare-rules has no setting sgd_batch"):
+        compare_plan(load_dataset("digits"), sgd_batch=200)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,3 +374,4 @@ def test_engine_never_imports_ui():
             "print(any(m.split('.')[0] in ('textual', 'plotext', 'tui') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+

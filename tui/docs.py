@@ -14,6 +14,7 @@ from typing import Iterable
 
 from descent_engine.adjust import with_suggested_lr
 from descent_engine.network.config import EXPERIMENT_PARAMS, NETWORK_PARAMS
+from descent_engine.network.experiments import EXPERIMENTS
 from descent_engine.params import Param
 from descent_engine.presets import DEFAULT_PRESET, PRESETS
 from descent_engine.problems import PROBLEMS
@@ -88,10 +89,27 @@ def _problem_extra(name: str) -> list[str]:
 
 NETWORK_ITEMS = (
     ("train", "descent-tui train: a fully-connected ReLU net, softmax loss", NETWORK_PARAMS,
-     ["also --rule, --schedule and their flags above (per epoch); --out PATH (.json or .npz)"]),
-    ("experiment", "descent-tui experiment overfit|compare-rules|effective-batch", EXPERIMENT_PARAMS,
+     ["also --rule, --schedule and their flags above (per epoch); --out PATH (.json or .npz); "
+      "--sharpness-every N|off, --noise-every N|off (off unless given)"]),
+    ("experiment", f"descent-tui experiment {'|'.join(EXPERIMENTS)}", EXPERIMENT_PARAMS,
      ["also --dataset, --dtype, --seed, --num-train as train (defaults: the note's); --out DIR"]),
 )
+
+
+def _dataset_lines() -> list[str]:
+    """Each bundled dataset and the defaults it trains at where a flag is not given."""
+    from descent_engine.network.data import dataset_names, load_dataset
+    from descent_engine.network.dataset_defaults import dataset_defaults
+
+    out = ["DATASETS (train --dataset NAME: a dataset's own defaults apply where a flag is not given)"]
+    for name in dataset_names():
+        over = dataset_defaults(name)
+        text = " ".join(f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+                        for k, v in over.items() if k != "rule_params")
+        text += "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in over.get("rule_params", {}).items())
+        text = text.strip() or "the note's settings"
+        out.append(f"  {name:<13} {load_dataset(name).describe().split(': ', 1)[-1]}; trains at: {text}")
+    return out + [""]
 
 
 LIST_NOTE = ("A list flag (N,N,.. or X,X,..) given an empty value means none: --milestones= --factors= is a "
@@ -111,6 +129,7 @@ def list_text() -> str:
                                  r.formula, r.params, []) for n, r in RULES.items()))
     lines += _section("SCHEDULES", ((n, s.title, s.formula, s.params, []) for n, s in SCHEDULES.items()))
     lines += _section("NETWORK", ((n, head, extra[0], params, []) for n, head, params, extra in NETWORK_ITEMS))
+    lines += _dataset_lines()
     lines += [LIST_NOTE, "", MOMENTUM_TEXT]
     return "\n".join(lines)
 

@@ -55,10 +55,31 @@ EXPERIMENT_PARAMS = ParamSet((
     Param("sgd_batch", "auto", "effective-batch: SGD's batch size, a multiple of 100 (sgd_momentum's batch), or "
           "auto: try 200, 300, ... and stop at the first close enough", kind="int", low=100, high=MAX_COUNT,
           multiple_of=100, words=("auto",)),
-    Param("steps", None, "compare-rules and effective-batch: update steps per run", kind="int", low=1,
+    Param("steps", None, "compare-rules, effective-batch and edge-of-stability: update steps per run", kind="int", low=1,
           high=MAX_COUNT, none_text="the note's"),
     Param("log_every", 1, "effective-batch: log the accuracy every N iterations", kind="int", low=1,
           high=MAX_COUNT),
+    Param("lrs", None, "edge-of-stability: the learning rates, one full-batch gd run each", kind="floats",
+          low=0.0, high=1e6, low_open=True, min_len=1, none_text="the experiment's"),
+    Param("sharpness_every", None, "edge-of-stability: measure the sharpness every N steps (and before the first "
+          "step and at the last)", kind="int", low=1, high=MAX_COUNT, none_text="the experiment's"),
+))
+
+#: the network lab's measurement intervals (train measures only when asked: ``--sharpness-every``);
+#: from benchmarks/sharpness.py: one sharpness measurement costs 50 to 110 training steps of the note's
+#: network on a quiet machine, so every 1000 steps adds 5 to 11% (every 500: 10 to 22%, too close to the
+#: 25% target; under heavy load a measurement has cost up to 300 steps); the noise scale costs 20 to 35
+#: steps, 4 to 7% every 500
+SHARPNESS_EVERY = 1000
+NOISE_EVERY = 500
+
+MONITOR_PARAMS = ParamSet((
+    Param("sharpness_every", SHARPNESS_EVERY, "measure the sharpness (the top eigenvalue of the loss's Hessian on "
+          "the first 1000 training examples; for adam and rmsprop also the preconditioned one) every N steps and at "
+          "the last step", kind="int", low=1, high=MAX_COUNT, words=("off",)),
+    Param("noise_every", NOISE_EVERY, "measure the gradient noise scale B_noise = tr(Sigma)/|G|^2 (from gradients "
+          "at the batch size and four times it) every N steps and at the last step", kind="int", low=1,
+          high=MAX_COUNT, words=("off",)),
 ))
 
 SOLVER_PARAMS = ParamSet((
@@ -74,24 +95,32 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return NETWORK_PARAMS.get("hidden").parse(text)
 
 
+def _default(name: str) -> Any:
+    """A knob's default, as its Param spells it (the one spelling)."""
+    for params in (NETWORK_PARAMS, SOLVER_PARAMS):
+        if name in params.names():
+            return params.get(name).default
+    raise KeyError(name)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "digits"
+    dataset: str = _default("dataset")
     rule: str = "sgd_momentum"
     schedule: str = "constant"
     rule_params: Mapping[str, Any] = field(default_factory=dict)
     schedule_params: Mapping[str, Any] = field(default_factory=dict)
-    hidden: tuple[int, ...] = NOTE_HIDDEN
-    weight_scale: float = 5e-2
-    reg: float = 0.0
-    dtype: str = "float32"
-    seed: int = 0
-    epochs: int = 5
-    batch_size: int = 100
-    num_train: int | None = None  # None: the whole training set
-    data_seed: int = 0  # the split of a built-in dataset (kept apart from the training seed)
+    hidden: tuple[int, ...] = _default("hidden")
+    weight_scale: float = _default("weight_scale")
+    reg: float = _default("reg")
+    dtype: str = _default("dtype")
+    seed: int = _default("seed")
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    num_train: int | None = _default("num_train")  # None: the whole training set
+    data_seed: int = _default("data_seed")  # the split of a built-in dataset (kept apart from the training seed)
     log_acc_iteration: bool | int = False
-    num_iterations: int | None = None  # None: epochs x iterations per epoch; else exactly this many steps
+    num_iterations: int | None = _default("num_iterations")  # None: epochs x steps per epoch; else exactly this many
 
     def validate(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check every field; return the resolved rule and schedule hyper-parameters."""

@@ -1,4 +1,5 @@
-"""The course note's three network experiments, as functions that return histories and summary lines.
+"""The course note's three network experiments (and the edge of stability), as functions that
+return numbers: histories, records and figures (:mod:`.experiment_results`); the CLI words them.
 
 * :func:`overfit`: the note's small net drives the training accuracy on 50 examples to 100%.
 * :func:`compare_rules`: sgd, sgd_momentum, adam and rmsprop from the same start (the note's
@@ -7,12 +8,18 @@
   number of steps, over several seeds; mean and min/max band; relative error of the average final
   training accuracy (the course asks for < 0.04, tuning SGD's batch: ``sgd_batch="auto"`` does
   that tuning).
+* ``edge-of-stability`` (:mod:`.edge_of_stability`): full-batch GD at a few learning rates, the
+  sharpness against 2/lr.
 
 The note counts work in epochs of its CIFAR-10 subsets (4000 and 6000 examples); a built-in set
 may be smaller (``digits`` has 1438 training examples), so the experiments keep the note's number
 of *steps* instead (``steps``: 200 for compare-rules, 300 for effective-batch); ``steps=None``
 goes back to the note's epochs on whatever training set there is. Runs are named like the note's
 ``submission_logs`` files.
+
+Each experiment's defaults are spelled once, as the fields of its settings dataclass
+(:class:`OverfitSettings`, :class:`CompareSettings`, :class:`EffectiveSettings`); the plan and run
+functions take those fields as keywords.
 
 The runs are planned apart from running them: :func:`compare_plan` and :func:`effective_plan` return
 each run's :class:`PlannedRun` (its name, :class:`TrainConfig` and training data) untrained. The
@@ -22,7 +29,7 @@ the lab and the CLI cannot disagree on seeds, batches, step counts or learning r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -30,6 +37,8 @@ import numpy as np
 from ..params import ParamError
 from .config import NOTE_HIDDEN, TrainConfig
 from .data import Dataset
+from .experiment_results import (CompareResult, ExperimentResult, GroupResult, GroupStarted, OverfitResult,
+                                 RunDiverged, RunStarted, Say, SgdTry)
 from .solver import Solver
 
 NOTE_LRS = {"sgd": 1e-2, "sgd_momentum": 1e-2, "adam": 1e-3, "rmsprop": 1e-4}
@@ -41,13 +50,92 @@ REL_ERROR_TARGET = 0.04
 NOTE_SEEDS = (100, 200, 300)
 #: the note's fixed effective-batch setting: sgd at batch 600, six times sgd_momentum's 100
 NOTE_SGD_BATCH_FACTOR = 6
-EXPERIMENTS = ("overfit", "compare-rules", "effective-batch")
-Progress = Callable[[int, int], Any]
+EXPERIMENTS = ("overfit", "compare-rules", "effective-batch", "edge-of-stability")
+Progress = Callable[[int, int], Any]  # progress(done, total)
+
+__all__ = ["EXPERIMENTS", "NOTE_LRS", "NOTE_SEEDS", "NOTE_STEPS", "REL_ERROR_TARGET", "CompareSettings",
+           "EffectiveSettings", "ExperimentResult", "GroupResult", "GroupStarted", "OverfitSettings", "PlannedRun",
+           "RunDiverged", "RunRecord", "RunStarted", "compare_plan", "compare_rules", "overfit", "rel_error",
+           "run_experiment"]
 
 
 def rel_error(a: float, b: float) -> float:
     """The course's relative error ``|a - b| / max(1e-8, |a| + |b|)``."""
     return float(abs(a - b) / max(1e-8, abs(a) + abs(b)))
+
+
+# -- each experiment's defaults, spelled once ----------------------------------------------------
+class _Settings:
+    """``cls.of(options)``: the settings with ``options`` overriding the defaults (a ParamError,
+    one line, for an option the experiment does not have)."""
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ParamError(f"{cls.experiment} has no setting {', '.join(unknown)} (it has: {', '.join(sorted(known))})")
+        return cls(**options)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OverfitSettings(_Settings):
+    """The note's overfit run: hidden [100]*4, weight_scale 1e-1, sgd at lr 1e-3, 20 epochs of batch
+    25 (40 steps) on 50 examples, float64."""
+
+    experiment = "overfit"
+    num_train: int = 50
+    hidden: Sequence[int] = (100,) * 4
+    weight_scale: float = 1e-1
+    rule: str = "sgd"
+    lr: float = 1e-3
+    epochs: int = 20
+    batch_size: int = 25
+    seed: int = 0
+    dtype: str = "float64"
+
+
+@dataclass(frozen=True)
+class CompareSettings(_Settings):
+    """The note's four-rule comparison: each rule at its note's lr (``lrs`` overrides) from one seed."""
+
+    experiment = "compare-rules"
+    rules: Sequence[str] = tuple(NOTE_LRS)
+    lrs: Mapping[str, float] | None = None
+    num_train: int = 4000
+    hidden: Sequence[int] = NOTE_HIDDEN
+    weight_scale: float = 5e-2
+    epochs: int = 5
+    batch_size: int = 100
+    seed: int = 0
+    dtype: str = "float32"
+    steps: int | None = NOTE_STEPS["compare-rules"]
+    log_acc_iteration: bool | int = False
+
+
+@dataclass(frozen=True)
+class EffectiveSettings(_Settings):
+    """The note's effective-batch study (``sgd_batch``: "auto" tunes it; the plan of one setting
+    takes a number or None, the note's six times ``momentum_batch``)."""
+
+    experiment = "effective-batch"
+    seeds: Sequence[int] = NOTE_SEEDS
+    sgd_batch: int | str | None = "auto"
+    momentum_batch: int = 100
+    lr: float = 1e-2
+    steps: int | None = NOTE_STEPS["effective-batch"]
+    base_epochs: int = 5
+    num_train: int = 6000
+    hidden: Sequence[int] = NOTE_HIDDEN
+    weight_scale: float = 5e-2
+    dtype: str = "float32"
+    log_acc_iteration: bool | int = True
+    target: float = REL_ERROR_TARGET
+    noise: bool = True  # measure the gradient noise scale B_noise next to the batch found
+    noise_draws: int = 10  # pairs of batches per B_noise estimate (per seed)
 
 
 @dataclass
@@ -58,6 +146,8 @@ class RunRecord:
     batch_size: int
     epochs: int
     solver: Solver
+    #: histories measured beside the Solver's (e.g. the sharpness), written into the run's file too
+    extra_histories: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def final_loss(self) -> float:
@@ -101,22 +191,6 @@ class PlannedRun:
         return RunRecord(self.name, self.rule, self.seed, self.batch_size, solver.num_epochs, solver)
 
 
-@dataclass
-class ExperimentResult:
-    name: str
-    settings: dict[str, Any]
-    runs: list[RunRecord]
-    summary: list[str]
-    #: effective-batch only: per label, {"loss"|"train_acc"|"val_acc": (x, mean, min, max)}
-    bands: dict[str, dict[str, tuple[np.ndarray, ...]]] = field(default_factory=dict)
-    values: dict[str, float] = field(default_factory=dict)
-    #: effective-batch with sgd_batch="auto": one entry per SGD batch tried, in order
-    #: ({"sgd_batch", "avg_train_acc", "rel_error", "reference"})
-    tries: list[dict[str, Any]] = field(default_factory=list)
-    #: lines said while the experiment ran (the tuning tries), kept for the record
-    log: list[str] = field(default_factory=list)
-
-
 def _config(data: Dataset, *, rule: str, lr: float, hidden, weight_scale, dtype, seed, batch_size, epochs,
             steps, log_acc_iteration) -> TrainConfig:
     """The config of one experiment run (no schedule, no L2: the note's settings)."""
@@ -132,8 +206,8 @@ class _Ticker:
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.total, self.done, self.progress = max(int(total), 1), 0, progress
 
-    def tick(self) -> None:
-        self.done += 1
+    def tick(self, n: int = 1) -> None:
+        self.done += n
         if self.progress is not None:
             self.progress(min(self.done, self.total), self.total)
 
@@ -142,27 +216,22 @@ class _Ticker:
             self.progress(self.total, self.total)
 
 
-def _train(runs: list[RunRecord], ticker: _Ticker, say: Callable[[str], Any] | None, announce: bool = True) -> None:
+def _train(runs: list[RunRecord], ticker: _Ticker, say: Say | None, announce: bool = True) -> None:
     for r in runs:
         if say is not None and announce:
-            say(f"running with {r.rule} ; seed = {r.seed} ; batch {r.batch_size} ; {r.solver.num_iterations} steps")
+            say(RunStarted(r.name, r.rule, r.seed, r.batch_size, r.solver.num_iterations))
         while not r.solver.done:
             r.solver.step()
             ticker.tick()
         r.solver.train()  # nothing left to step: keeps the best params, as the course does
         if r.solver.diverged and say is not None:
-            say(f"  {r.name}: diverged at iteration {len(r.solver.loss_history) - 1}")
+            say(RunDiverged(r.name, len(r.solver.loss_history) - 1))
 
 
-def _run_all(runs: list[RunRecord], progress: Progress | None, say: Callable[[str], Any] | None) -> None:
+def _run_all(runs: list[RunRecord], progress: Progress | None, say: Say | None) -> None:
     ticker = _Ticker(sum(r.solver.num_iterations for r in runs), progress)
     _train(runs, ticker, say)
     ticker.finish()
-
-
-def _line(r: RunRecord) -> str:
-    return (f"{r.rule:>12}: final loss {r.final_loss:.4f}, train acc {r.final_train_acc:.3f}, "
-            f"val acc {r.final_val_acc:.3f}, best val acc {r.solver.best_val_acc:.3f}")
 
 
 def _check_steps(steps: int | None) -> None:
@@ -171,29 +240,22 @@ def _check_steps(steps: int | None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-def overfit(data: Dataset, *, num_train: int = 50, hidden: Sequence[int] = (100,) * 4,
-            weight_scale: float = 1e-1, rule: str = "sgd", lr: float = 1e-3, epochs: int = 20,
-            batch_size: int = 25, seed: int = 0, dtype: str = "float64",
-            progress: Progress | None = None, say: Callable[[str], Any] | None = None) -> ExperimentResult:
-    """Overfit ``num_train`` examples with the note's settings: hidden [100]*4, weight_scale 1e-1,
-    sgd at lr 1e-3, 20 epochs of batch 25 (40 steps), float64. With ``digits`` on the course's
-    CIFAR-10 scale (see :mod:`.data`) these reach 100% training accuracy."""
-    small = data.subset(num_train)
-    run = PlannedRun(f"overfit_{rule}", _config(small, rule=rule, lr=lr, hidden=hidden, weight_scale=weight_scale,
-                                                dtype=dtype, seed=seed, batch_size=batch_size, epochs=epochs,
-                                                steps=None, log_acc_iteration=False), small).record()
+def overfit(data: Dataset, *, progress: Progress | None = None, say: Say | None = None,
+            **options: Any) -> OverfitResult:
+    """Overfit ``num_train`` examples with the note's settings (:class:`OverfitSettings`). With
+    ``digits`` on the course's CIFAR-10 scale (see :mod:`.data`) these reach 100% training accuracy."""
+    s = OverfitSettings.of(options)
+    small = data.subset(s.num_train)
+    run = PlannedRun(f"overfit_{s.rule}", _config(small, rule=s.rule, lr=s.lr, hidden=s.hidden,
+                                                  weight_scale=s.weight_scale, dtype=s.dtype, seed=s.seed,
+                                                  batch_size=s.batch_size, epochs=s.epochs, steps=None,
+                                                  log_acc_iteration=False), small).record()
     solver = run.solver
     _run_all([run], progress, say)
     best_train = max(solver.train_acc_history) if solver.train_acc_history else float("nan")
-    summary = [
-        f"overfit {small.X_train.shape[0]} examples of {data.name}: hidden {list(hidden)}, "
-        f"weight_scale {weight_scale:g}, {rule} lr {lr:g}, {epochs} epochs, batch {batch_size}",
-        _line(run),
-        f"best training accuracy: {best_train:.3f}" + ("  (overfits: 100%)" if best_train == 1.0 else ""),
-    ]
-    settings = dict(num_train=small.X_train.shape[0], hidden=list(hidden), weight_scale=weight_scale, rule=rule,
-                    lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, dtype=dtype)
-    return ExperimentResult("overfit", settings, [run], summary, values={"best_train_acc": best_train})
+    settings = dict(s.as_dict(), num_train=small.X_train.shape[0], hidden=list(s.hidden))
+    return OverfitResult(name="overfit", settings=settings, runs=[run], data=small,
+                         values={"best_train_acc": best_train}, best_train_acc=best_train)
 
 
 def _first_reaching(solver: Solver, level: float) -> int | None:
@@ -204,58 +266,49 @@ def _first_reaching(solver: Solver, level: float) -> int | None:
     return None
 
 
-def compare_plan(data: Dataset, *, rules: Sequence[str] = ("sgd", "sgd_momentum", "adam", "rmsprop"),
-                 lrs: Mapping[str, float] | None = None, num_train: int = 4000,
-                 hidden: Sequence[int] = NOTE_HIDDEN, weight_scale: float = 5e-2, epochs: int = 5,
-                 batch_size: int = 100, seed: int = 0, dtype: str = "float32",
-                 steps: int | None = NOTE_STEPS["compare-rules"],
-                 log_acc_iteration: bool | int = False) -> list[PlannedRun]:
+def compare_plan(data: Dataset, **options: Any) -> list[PlannedRun]:
     """The runs :func:`compare_rules` trains, untrained: one per rule, the same seed (so the same
-    initial weights and minibatch stream), each at its note's lr (``lrs`` overrides)."""
-    _check_steps(steps)
-    lrs = {**NOTE_LRS, **(lrs or {})}
-    small = data.subset(num_train)
+    initial weights and minibatch stream), each at its note's lr (``lrs`` overrides); the options
+    are :class:`CompareSettings`'s fields."""
+    s = CompareSettings.of(options)
+    _check_steps(s.steps)
+    lrs = {**NOTE_LRS, **(s.lrs or {})}
+    small = data.subset(s.num_train)
     return [PlannedRun(f"optimizer_experiment_{rule}",
-                       _config(small, rule=rule, lr=lrs.get(rule, 1e-2), hidden=hidden, weight_scale=weight_scale,
-                               dtype=dtype, seed=seed, batch_size=batch_size, epochs=epochs, steps=steps,
-                               log_acc_iteration=log_acc_iteration), small)
-            for rule in rules]
+                       _config(small, rule=rule, lr=lrs.get(rule, 1e-2), hidden=s.hidden, weight_scale=s.weight_scale,
+                               dtype=s.dtype, seed=s.seed, batch_size=s.batch_size, epochs=s.epochs, steps=s.steps,
+                               log_acc_iteration=s.log_acc_iteration), small)
+            for rule in s.rules]
 
 
-def compare_rules(data: Dataset, *, rules: Sequence[str] = ("sgd", "sgd_momentum", "adam", "rmsprop"),
-                  lrs: Mapping[str, float] | None = None, num_train: int = 4000,
-                  hidden: Sequence[int] = (100,) * 5, weight_scale: float = 5e-2, epochs: int = 5,
-                  batch_size: int = 100, seed: int = 0, dtype: str = "float32",
-                  steps: int | None = NOTE_STEPS["compare-rules"], log_acc_iteration: bool | int = False,
-                  progress: Progress | None = None, say: Callable[[str], Any] | None = None) -> ExperimentResult:
+def compare_rules(data: Dataset, *, progress: Progress | None = None, say: Say | None = None,
+                  **options: Any) -> CompareResult:
     """Each rule from the same initial weights and minibatch stream (same seed), for ``steps`` steps
     (the note's 200; ``None``: ``epochs`` epochs of the training set): the runs of :func:`compare_plan`."""
-    plans = compare_plan(data, rules=rules, lrs=lrs, num_train=num_train, hidden=hidden, weight_scale=weight_scale,
-                         epochs=epochs, batch_size=batch_size, seed=seed, dtype=dtype, steps=steps,
-                         log_acc_iteration=log_acc_iteration)
-    lrs = {**NOTE_LRS, **(lrs or {})}
-    small = data.subset(num_train)
+    s = CompareSettings.of(options)
+    plans = compare_plan(data, **options)
+    lrs = {**NOTE_LRS, **(s.lrs or {})}
+    small = data.subset(s.num_train)
     runs = [p.record() for p in plans]
     _run_all(runs, progress, say)
     n_steps = runs[0].solver.num_iterations if runs else 0
-    summary = [f"compare rules on {small.describe()}: hidden {list(hidden)}, weight_scale {weight_scale:g}, "
-               f"{n_steps} steps of batch {batch_size} ({n_steps / max(small.X_train.shape[0] // batch_size, 1):.3g} "
-               f"epochs, accuracy checked at each epoch end), seed {seed}"]
-    for r in runs:
-        reach = _first_reaching(r.solver, 0.9)
-        summary.append(_line(r) + f"  (lr {r.solver.hp['lr']:g}; train acc >= 0.9 "
-                       + (f"by step {reach})" if reach is not None else "not reached)"))
-    settings = dict(num_train=small.X_train.shape[0], rules=list(rules), lrs={r: lrs.get(r, 1e-2) for r in rules},
-                    hidden=list(hidden), weight_scale=weight_scale, epochs=runs[0].epochs if runs else epochs,
-                    steps=n_steps, batch_size=batch_size, seed=seed, dtype=dtype)
-    return ExperimentResult("compare-rules", settings, runs, summary,
-                            values={r.rule: r.final_train_acc for r in runs})
+    level = 0.9
+    settings = dict(s.as_dict(), num_train=small.X_train.shape[0], rules=list(s.rules),
+                    lrs={r: lrs.get(r, 1e-2) for r in s.rules}, hidden=list(s.hidden),
+                    epochs=runs[0].epochs if runs else s.epochs, steps=n_steps)
+    settings.pop("log_acc_iteration")
+    return CompareResult(name="compare-rules", settings=settings, runs=runs, data=small,
+                         values={r.rule: r.final_train_acc for r in runs}, steps=n_steps,
+                         epochs=n_steps / max(small.X_train.shape[0] // s.batch_size, 1),
+                         reached={r.rule: _first_reaching(r.solver, level) for r in runs}, level=level)
 
 
 def run_experiment(name: str, data: Dataset, **options: Any) -> ExperimentResult:
+    from .edge_of_stability import edge_of_stability
     from .effective_batch import effective_batch
 
-    funcs = {"overfit": overfit, "compare-rules": compare_rules, "effective-batch": effective_batch}
+    funcs = {"overfit": overfit, "compare-rules": compare_rules, "effective-batch": effective_batch,
+             "edge-of-stability": edge_of_stability}
     try:
         func = funcs[name.replace("_", "-")]
     except KeyError:

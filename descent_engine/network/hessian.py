@@ -391,7 +391,9 @@ class SharpnessMonitor:
     def histories(self) -> dict[str, np.ndarray]:
         r = self.records
         out = {"sharpness_history": np.array([x.sharpness for x in r], dtype=np.float64),
-               "sharpness_iteration_history": np.array([x.iteration for x in r], dtype=np.int64)}
+               "sharpness_iteration_history": np.array([x.iteration for x in r], dtype=np.int64),
+               "sharpness_threshold_history": np.array([np.nan if x.threshold is None else x.threshold for x in r],
+                                                       dtype=np.float64)}
         if any(x.preconditioned is not None for x in r):
             out["preconditioned_sharpness_history"] = np.array(
                 [np.nan if x.preconditioned is None else x.preconditioned for x in r], dtype=np.float64)

@@ -109,3 +109,69 @@ class NoiseEWA:
     def b_noise(self) -> float:
         g2 = self.g2
         return self.trace_sigma / g2 if g2 > 0 else math.nan
+
+
+def monitor_batches(batch_size: int, num_train: int) -> tuple[int, int]:
+    """The two batch sizes the noise monitor compares: the training batch and four times it
+    (capped by the training set); when the training batch is the whole set (full-batch GD, where
+    there is no noise to measure but the estimate still says so), a quarter of it and all of it."""
+    b, n = int(batch_size), int(num_train)
+    big = min(n, 4 * b)
+    if big > b:
+        return b, big
+    if n < 2:
+        raise ValueError("the noise scale needs at least two training examples")
+    return max(1, n // 4), n
+
+
+@dataclass(frozen=True)
+class NoiseRecord:
+    iteration: int  # the solver's iteration count (steps taken) when measured
+    b_noise: float  # this measurement's estimate
+    b_noise_ewa: float  # smoothed across measurements (NoiseEWA)
+    trace_sigma: float
+    g2: float
+    seconds: float
+
+
+class NoiseMonitor:
+    """Measures a Solver's gradient noise scale every ``every`` steps and at the last step, as
+    :class:`~.hessian.SharpnessMonitor` measures the sharpness (``due``, ``measure``, ``records``,
+    ``histories``). The gradients are the model's own loss on the training set at the current
+    parameters, at the two batch sizes of :func:`monitor_batches`, ``draws`` pairs each time, drawn
+    with the monitor's own generator (the training's minibatch stream is not touched)."""
+
+    def __init__(self, every: int, *, draws: int = 10, beta: float = 0.9, seed: int = 0) -> None:
+        if int(every) < 1:
+            raise ValueError(f"noise interval must be at least 1, got {every}")
+        self.every, self.draws = int(every), int(draws)
+        self.rng = np.random.default_rng(seed)
+        self.ewa = NoiseEWA(beta)
+        self.records: list[NoiseRecord] = []
+
+    def due(self, solver) -> bool:
+        t = int(solver.t)
+        if t < 1 or (self.records and self.records[-1].iteration == t):
+            return False
+        return t % self.every == 0 or bool(solver.done)
+
+    def measure(self, solver) -> NoiseRecord:
+        import time
+
+        start = time.perf_counter()
+        b_small, b_big = monitor_batches(solver.batch_size, solver.num_train)
+        fn = model_grad_fn(solver.model, solver.X_train, solver.y_train)
+        res = noise_scale(fn, solver.num_train, self.rng, b_small, b_big, self.draws)
+        smoothed = self.ewa.update(res)
+        rec = NoiseRecord(int(solver.t), res.b_noise, smoothed, res.trace_sigma, res.g2,
+                          time.perf_counter() - start)
+        self.records.append(rec)
+        return rec
+
+    def histories(self) -> dict[str, np.ndarray]:
+        r = self.records
+        return {"noise_scale_history": np.array([x.b_noise for x in r], dtype=np.float64),
+                "noise_scale_ewa_history": np.array([x.b_noise_ewa for x in r], dtype=np.float64),
+                "noise_trace_sigma_history": np.array([x.trace_sigma for x in r], dtype=np.float64),
+                "noise_grad_norm2_history": np.array([x.g2 for x in r], dtype=np.float64),
+                "noise_scale_iteration_history": np.array([x.iteration for x in r], dtype=np.int64)}

@@ -25,6 +25,8 @@ The vocabulary is the course's ``Solver`` (``loss_history``, ``train_acc_history
 * Per iteration it also records the learning rate (``lr_history``) and, per layer,
   ``||delta W|| / ||W||`` (``update_ratio_history``; weights only, ``W`` before the update,
   ``delta W`` the change actually applied).
+* ``full_batch=True`` (with ``batch_size`` = the training set's size) steps on the whole set in
+  order instead of a sample: full-batch gradient descent, as the edge-of-stability experiment needs.
 * Speed: the rule's ``update_inplace`` updates the model's parameter arrays and each array's own
   state in place (``inplace=False`` takes the pure ``update``, the reference, instead). The model's
   arrays are therefore mutated, never replaced: anything kept across steps (``best_params``) is a copy.
@@ -77,7 +79,8 @@ class Solver:
                  num_epochs: int = 10, seed: int = 0, num_train_samples: int | None = 1000,
                  num_val_samples: int | None = None, print_every: int = 10, verbose: bool = True,
                  log_acc_iteration: bool | int = False, print_fn: Callable[[str], None] = print,
-                 num_iterations: int | None = None, inplace: bool = True, checked: bool = False) -> None:
+                 num_iterations: int | None = None, inplace: bool = True, checked: bool = False,
+                 full_batch: bool = False) -> None:
         self.model = model
         self.rule = get_rule(update_rule)
         self.update_rule = self.rule.name
@@ -120,6 +123,11 @@ class Solver:
             self.num_iterations = int(num_iterations)
             self.num_epochs = -(-self.num_iterations // self.iterations_per_epoch)  # the last may be partial
         self.inplace = bool(inplace) and self.rule.update_inplace is not None
+        #: every step on the whole training set, in order (full-batch GD; needs batch_size = the set's size)
+        self.full_batch = bool(full_batch)
+        if self.full_batch and self.batch_size != self.num_train:
+            raise ParamError(f"a full batch is the whole training set: batch_size must be {self.num_train}, "
+                             f"got {self.batch_size}")
         self._xb = np.empty((self.batch_size, self.X_train.shape[1]), dtype)
         self._yb = np.empty(self.batch_size, np.intp)
         self.weight_names = [k for k in model.params if k.startswith("W")]
@@ -176,10 +184,13 @@ class Solver:
     def _step(self) -> StepResult:
         t = self.t
         lr = self.current_lr()
-        idx = self.rng.integers(0, self.num_train, size=self.batch_size)
-        np.take(self.X_train, idx, axis=0, out=self._xb)
-        np.take(self.y_train, idx, out=self._yb)
-        loss, grads = self.model.loss(self._xb, self._yb, reuse=True)
+        if self.full_batch:
+            loss, grads = self.model.loss(self.X_train, self.y_train, reuse=True)
+        else:
+            idx = self.rng.integers(0, self.num_train, size=self.batch_size)
+            np.take(self.X_train, idx, axis=0, out=self._xb)
+            np.take(self.y_train, idx, out=self._yb)
+            loss, grads = self.model.loss(self._xb, self._yb, reuse=True)
         self.loss_history.append(loss)
         self.lr_history.append(lr)
         if not math.isfinite(loss):
