@@ -23,9 +23,12 @@ from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
 from tui.charts import MONO_MARKERS, Chart
-from tui.screens.network import (COMPARE_RULES, DEFAULT_EPOCHS, MARKER_GLYPHS, PACES, RULE_COLORS, SLICE_ROUNDS,
-                                 NetworkScreen, Plan, Track, TrainingJob, default_config, fit_items,
-                                 info_items, legend_fits, plans_for, series_glyph, wrapped_lines, fit_schedule)
+from descent_engine.network.lab_plans import (COMPARE_RULES, DEFAULT_EPOCHS, Plan, default_config, fit_schedule,
+                                              plans_for)
+from tui.netlab.job import RULE_COLORS, SLICE_ROUNDS, Track, TrainingJob
+from tui.netlab.plots import legend_fits
+from tui.netlab.screen import PACES, NetworkScreen
+from tui.netlab.text import MARKER_GLYPHS, fit_items, info_items, series_glyph, wrapped_lines
 
 
 def sync(test):
@@ -339,12 +342,12 @@ async def test_c_compares_the_four_rules_at_the_notes_rates():
         job = screen.job
         await pilot.press("u")  # the compared rules are fixed
         assert screen.job is job
-        assert "u/U" not in [k for k, _ in screen.key_hints()]
+        assert "u/U" not in [k for k, _ in screen.hints()]
         await pilot.press("l")
         assert [t.solver.hp["lr"] for t in screen.job.tracks] == [2 * NOTE_LRS[r] for r in COMPARE_RULES]
         await pilot.press("c")
         assert screen.view == "single" and len(screen.job.tracks) == 1
-        assert "u/U" in [k for k, _ in screen.key_hints()]
+        assert "u/U" in [k for k, _ in screen.hints()]
 
 
 @sync
@@ -382,11 +385,11 @@ async def test_brackets_change_the_studys_sgd_batch_by_one_momentum_batch():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        assert "[/]" not in dict(screen.key_hints())
+        assert "[/]" not in dict(screen.hints())
         await pilot.press("right_square_bracket")  # not bound outside the study
         assert screen.view == "single"
         await pilot.press("f")
-        assert "[/]" in dict(screen.key_hints())
+        assert "[/]" in dict(screen.hints())
 
         def batches():
             return sorted({t.solver.batch_size for t in screen.job.tracks if t.solver.update_rule == "gd"})
@@ -426,7 +429,7 @@ async def test_hints_list_every_shown_binding():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        hints = dict(screen.key_hints())
+        hints = dict(screen.hints())
         for key in ("space", "n", "r", "u/U", "b/B", "l/L", "d/D", "c", "f", "esc"):
             assert key in hints
         assert screen.query_one("#net-hints").plain.count("  ") >= len(hints) - 1
@@ -525,7 +528,7 @@ async def test_pace_keys_cap_the_live_speed_and_q_quits():
         assert screen.job.pace == PACES[2]
         await pilot.press("full_stop", "full_stop", "full_stop")
         assert screen.job.pace is None and "it/s" not in status(screen)
-        assert ("q", "quit") in screen.key_hints()
+        assert ("q", "quit") in screen.hints()
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running

@@ -464,7 +464,7 @@ class DescentApp(App):
 
     def action_network(self) -> None:
         try:
-            from .screens.network import NetworkScreen
+            from .netlab.screen import NetworkScreen
         except ImportError:
             self.notify("network lab not available yet")
             return

@@ -1,0 +1,189 @@
+"""The network lab's charts: what each view draws in its four charts (:func:`draw`).
+
+The single view: the training loss with its EWA, train and validation accuracy per epoch, the
+learning rate (the schedule's planned rate dim under it) and each layer's update size relative to
+its weights; the previous run as a dim ghost. The compare view overlays its rules; the study view
+draws each setting's mean with its min-max band. A chart too low for its legend draws none
+(:func:`legend_fits`); the summary line then names every series with its mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from descent_engine import adjust
+from descent_engine.params import format_value
+from descent_engine.rules import get_rule
+
+from ..charts import Chart, Line
+from .job import DEFAULT_EWA_BETA, TrackData, ewa_beta, log10
+from .text import group_tracks
+
+#: rows of a chart's content (its ``size``, inside the border) outside its plot: the plot's
+#: frame (2) and the x tick labels (1)
+CHART_CHROME_ROWS = 3
+BAND_COLORS = {"cyan": 30, "orange": 130}
+BAND_MARKER = "·"
+#: compare view: validation accuracy in a mark no series takes without colour, so that every chart
+#: gives the rules the same marks (the ones the summary line shows, :func:`~.text.series_glyph`)
+VAL_MARKER = "·"
+#: the chart ids of the lab, in grid order
+CHART_IDS = ("loss", "acc", "lr", "ratio")
+
+
+def plot_rows(chart_height: int, xlabel: bool = False) -> int:
+    """The rows of the plot area of a chart ``chart_height`` rows high inside its border (plotext
+    adds an x label row from a height of 14)."""
+    return chart_height - CHART_CHROME_ROWS - (1 if xlabel and chart_height >= 14 else 0)
+
+
+def legend_fits(labels: int, chart_height: int, xlabel: bool = False) -> bool:
+    """True when a legend of ``labels`` rows leaves the plot at least as many rows beside it."""
+    return 2 * labels <= plot_rows(chart_height, xlabel)
+
+
+def without_legend(lines: Sequence[Line]) -> list[Line]:
+    return [replace(ln, label="") for ln in lines]
+
+
+def fitted_legend(chart: Chart, lines: Sequence[Line]) -> list[Line]:
+    """``lines`` without their legend labels when the legend would crowd the data out of ``chart``
+    (the summary line names every series of the multi-series views with its mark)."""
+    labels = sum(1 for ln in lines if ln.label)
+    if legend_fits(labels, chart.size.height, bool(chart.xlabel)):
+        return list(lines)
+    return without_legend(lines)
+
+
+def title(chart: Chart, long: str, short: str) -> str:
+    return long if len(long) + 4 <= chart.size.width or chart.size.width == 0 else short
+
+
+def beta_text(config) -> str:
+    """The loss EWA's beta as the rule's Param formats it (or plainly, for rules without one)."""
+    mb = adjust.main_beta(config)
+    if mb is None:
+        return f"{DEFAULT_EWA_BETA:g}"
+    return format_value(get_rule(config.rule).params.get(mb[0]), mb[1])
+
+
+def draw(charts: Mapping[str, Chart], view: str, tracks: list[TrackData], ghost: TrackData | None, key: object) -> None:
+    """Draw ``view``'s four charts (``charts`` by :data:`CHART_IDS`)."""
+    charts["acc"].xlabel = "iteration" if view == "effective" else "epoch"
+    if view == "effective":
+        draw_effective(charts, tracks, key)
+    else:
+        draw_runs(charts, view == "compare", tracks, ghost, key)
+
+
+def draw_runs(charts: Mapping[str, Chart], compare: bool, tracks: list[TrackData], ghost_track: TrackData | None,
+          key: object) -> None:
+    ghost = [ghost_track] if ghost_track is not None and not compare else []
+    loss = charts["loss"]
+    lines = [Line(np.arange(g.loss.size), g.loss_ewa, "previous", dim=True) for g in ghost]
+    if compare:
+        lines += [Line(np.arange(t.loss.size), t.loss_ewa, t.label, color=t.color) for t in tracks]
+        beta = DEFAULT_EWA_BETA
+    else:
+        t = tracks[0]
+        beta = ewa_beta(t.config)
+        x = np.arange(t.loss.size)
+        lines += [Line(x, t.loss, "loss", color="blue", marker="dot", kind="scatter"),
+                  Line(x, t.loss_ewa, "EWA", color="orange")]
+    b = beta_text(tracks[0].config) if not compare else f"{beta:g}"
+    loss.show(fitted_legend(loss, lines), key=key, title=title(
+        loss, f"Training loss per iteration · EWA β {b} bias-corrected", f"Loss · EWA β {b}"))
+
+    acc = charts["acc"]
+    lines = []
+    for g in ghost:
+        lines += [Line(g.acc_epoch, g.train_acc, "previous", dim=True), Line(g.acc_epoch, g.val_acc, dim=True)]
+    if compare:
+        for t in tracks:
+            lines += [Line(t.acc_epoch, t.train_acc, t.label, color=t.color),
+                      Line(t.acc_epoch, t.val_acc, color=t.color, marker=VAL_MARKER, kind="scatter")]
+        long, short = f"Accuracy per epoch · train ─ val {VAL_MARKER}", f"Accuracy · train ─ val {VAL_MARKER}"
+    else:
+        t = tracks[0]
+        lines += [Line(t.acc_epoch, t.train_acc, "train", color="cyan"),
+                  Line(t.acc_epoch, t.val_acc, "val", color="green", marker="hd")]
+        long, short = "Accuracy per epoch · train · validation", "Accuracy · train · val"
+    xmax = max(t.num_iterations / t.iterations_per_epoch for t in tracks)
+    acc.show(fitted_legend(acc, lines), key=key, ylim=(0, 1), xlim=(0, xmax), title=title(acc, long, short))
+
+    lr = charts["lr"]
+    lines = [Line(np.arange(g.lr.size), log10(g.lr), dim=True) for g in ghost]
+    for t in tracks:
+        lines.append(Line(np.arange(t.planned_lr.size), log10(t.planned_lr), dim=True))
+    for t in tracks:
+        lines.append(Line(np.arange(t.lr.size), log10(t.lr), t.label if compare else "", color=t.color))
+    lr.show(fitted_legend(lr, lines), key=key, ylim=_lr_ylim(lines), title=title(lr, "Learning rate log10 η_t (dim: planned)",
+                                                                      "log10 lr (dim: planned)"))
+
+    ratio = charts["ratio"]
+    lines = [Line(np.arange(g.ratios.shape[0]), g.mean_log_ratio, "previous", dim=True) for g in ghost]
+    if compare:
+        lines += [Line(np.arange(t.ratios.shape[0]), t.mean_log_ratio, t.label, color=t.color) for t in tracks]
+        long, short = "Update size log10 ‖ΔW‖/‖W‖ · mean of layers", "log10 ‖ΔW‖/‖W‖"
+    else:
+        t = tracks[0]
+        x = np.arange(t.ratios.shape[0])
+        lines += [Line(x, log10(t.ratios[:, i]), f"W{i + 1}") for i in range(t.ratios.shape[1])]
+        long, short = "Update size per layer log10 ‖ΔW‖/‖W‖ (— 1e-3)", "log10 ‖ΔW‖/‖W‖"
+    ratio.show(fitted_legend(ratio, lines), key=key, hlines=(-3.0,), title=title(ratio, long, short))
+
+
+def draw_effective(charts: Mapping[str, Chart], tracks: list[TrackData], key: object) -> None:
+    groups = group_tracks(tracks)
+
+    def band(chart_id: str, series: Callable[[TrackData], tuple[np.ndarray, np.ndarray]], **opts: Any) -> None:
+        chart = charts[chart_id]
+        bands, means = [], []  # every band under every mean
+        for group, ts in groups.items():
+            mean, lo, hi, x = _band([series(t) for t in ts])
+            color = ts[0].color
+            dark = BAND_COLORS.get(color, color)
+            # a band's edges in small dots: without colour the second mean is drawn in "•"
+            bands += [Line(x, lo, color=dark, marker=BAND_MARKER), Line(x, hi, color=dark, marker=BAND_MARKER)]
+            means.append(Line(x, mean, group, color=color))
+        chart.show(fitted_legend(chart, bands + means), key=key, **opts)
+
+    loss = charts["loss"]
+    band("loss", lambda t: (np.arange(t.loss.size), t.loss_ewa), title=title(
+        loss, f"Loss EWA · mean of {len(next(iter(groups.values())))} seeds, min-max band", "Loss EWA · mean, band"))
+    acc = charts["acc"]
+    band("acc", lambda t: (t.acc_iteration, t.train_acc), ylim=(0, 1), title=title(
+        acc, "Train accuracy per step · mean, min-max band", "Train acc · mean, band"))
+    lr = charts["lr"]
+    lines = [Line(np.arange(ts[0].lr.size), log10(ts[0].lr), group, color=ts[0].color)
+             for group, ts in groups.items()]
+    lr.show(fitted_legend(lr, lines), key=key, ylim=_lr_ylim(lines), title=title(lr, "Learning rate log10 η_t", "log10 lr"))
+    ratio = charts["ratio"]
+    band("ratio", lambda t: (np.arange(t.ratios.shape[0]), t.mean_log_ratio), hlines=(-3.0,),
+         title=title(ratio, "Update size log10 ‖ΔW‖/‖W‖ · mean of layers", "log10 ‖ΔW‖/‖W‖"))
+
+
+def _lr_ylim(lines: Sequence[Line]) -> tuple[float, float] | None:
+    """Half a decade around every rate drawn: a constant rate sits mid-chart, not on an edge."""
+    ys = [ln.y[np.isfinite(ln.y)] for ln in lines]
+    ys = [y for y in ys if y.size]
+    if not ys:
+        return None
+    lo, hi = min(float(y.min()) for y in ys), max(float(y.max()) for y in ys)
+    return lo - 0.5, hi + 0.5
+
+
+def _band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max over runs, cut to the shortest (a diverged run stops early)."""
+    n = min(y.shape[0] for _, y in series)
+    if n == 0:
+        e = np.zeros(0)
+        return e, e, e, e
+    ys = np.array([np.asarray(y[:n], dtype=float) for _, y in series])
+    with np.errstate(all="ignore"):
+        return ys.mean(axis=0), ys.min(axis=0), ys.max(axis=0), np.asarray(series[0][0][:n], dtype=float)
+
+
