@@ -78,27 +78,33 @@ LAB_KEYS: tuple[Key, ...] = (
 
 #: the network lab (tooltips that name the engine's plans are filled in by the screen's module)
 NETLAB_KEYS: tuple[Key, ...] = (
-    Key("net.run", "space", "toggle_run", "run/pause", tooltip="train or pause"),
-    Key("net.step", "n", "slice", "train a slice", tooltip="train a few iterations, paused"),
+    Key("net.run", "space", "toggle_run", "run", tooltip="train or pause"),
+    Key("net.step", "n", "slice", "slice", tooltip="train a few iterations, paused"),
     Key("net.reset", "r", "restart", "restart", tooltip="train again from the same seed"),
     *pair("net.rule", "u", "rule", 1, -1, "rule", "next rule, at the note's lr (single run)", "previous rule"),
     *pair("net.beta", "b", "beta", 1, -1, "β", "raise the main β (every rule's, in compare and study)", "lower β"),
     *pair("net.lr", "l", "lr", 2.0, 0.5, "lr ×2/÷2", "double lr (every rule's, in compare and study)", "halve lr"),
     *pair("net.schedule", "d", "schedule", 1, -1, "schedule", "next lr schedule, fitted to the run",
           "previous schedule"),
-    Key("net.compare", "c", "view('compare')", "compare rules",
+    *pair("net.dataset", "p", "dataset", 1, -1, "dataset", "next bundled dataset, at its defaults",
+          "previous dataset"),
+    Key("net.compare", "c", "view('compare')", "compare",
         tooltip="compare sgd, sgd_momentum, adam, rmsprop at the note's lrs (again: single run)"),
-    Key("net.effective", "f", "view('effective')", "effective batch",
+    Key("net.effective", "f", "view('effective')", "batch study",
         tooltip="the note's effective-batch study (again: single run)"),
     Key("net.sgd_batch.up", "right_square_bracket", "sgd_batch(1)", "sgd batch", key_display="[/]",
         tooltip="effective batch: sgd's batch one sgd_momentum batch larger"),
     Key("net.sgd_batch.down", "left_square_bracket", "sgd_batch(-1)", "smaller sgd batch", show=False,
         tooltip="effective batch: sgd's batch one sgd_momentum batch smaller"),
-    Key("net.slower", "comma", "pace(1)", "slower", key_display=",", tooltip="train slower"),
-    Key("net.faster", "full_stop", "pace(-1)", "faster", key_display=".", tooltip="train faster, up to full speed"),
+    Key("net.sharpness", "h", "sharpness", "sharpness",
+        tooltip="the update-size chart ⇄ the sharpness (top Hessian eigenvalue) against the rule's stability "
+                "threshold, with the gradient noise scale and the instrument's cost"),
+    Key("net.slower", "comma", "pace(1)", "speed", key_display=",/.", tooltip="train slower"),
+    Key("net.faster", "full_stop", "pace(-1)", "faster", key_display=".", show=False,
+        tooltip="train faster, up to full speed"),
     Key("net.help", "question_mark", "help", "help", key_display="?", tooltip="every key and setting"),
     Key("net.back", "escape,t", "close", "back", key_display="esc", tooltip="back to the 2-D lab"),
-    Key("net.quit", "q", "app.quit", "quit", tooltip="quit"),
+    Key("net.quit", "q", "app.quit", "quit", show=False, tooltip="quit"),
 )
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -19,7 +20,9 @@ import numpy as np
 from descent_engine import adjust
 from descent_engine.ewa import ewa
 from descent_engine.network.config import TrainConfig
+from descent_engine.network.hessian import SharpnessMonitor
 from descent_engine.network.lab_plans import Plan
+from descent_engine.network.noise import NoiseEWA, model_grad_fn, noise_scale
 from descent_engine.network.solver import Solver
 
 from ..driver import DEFAULT_EWA_BETA
@@ -28,6 +31,14 @@ from ..driver import DEFAULT_EWA_BETA
 SLICE_ROUNDS = 5
 #: seconds of training per worker slice before it lets go of the GIL
 WORKER_BUDGET = 0.02
+#: the live paces ``,`` and ``.`` step through: at most this many iterations of each run a second
+#: (None: as fast as the machine trains)
+PACES: tuple[int | None, ...] = (None, 800, 400, 200, 100, 50, 25)
+#: the sharpness instrument (``h``) measures every this many epochs (and at the last iteration)
+SHARPNESS_EPOCHS = 1
+#: gradient noise scale: draws of a small (the run's batch) and a large (NOISE_FACTOR times) batch
+NOISE_DRAWS = 2
+NOISE_FACTOR = 4
 #: one colour per compared rule (and per effective-batch setting); a plan's colour is its rule's name
 RULE_COLORS = {"sgd": "cyan", "sgd_momentum": "orange", "adam": "green", "rmsprop": "magenta"}
 
@@ -68,6 +79,22 @@ class TrackData:
     train_acc: np.ndarray
     val_acc: np.ndarray
     best_val_acc: float
+    #: the sharpness instrument (empty arrays while it is off): the iterations measured at, the top
+    #: Hessian eigenvalue, the preconditioned one (nan for rules without a preconditioner), the
+    #: rule's stability threshold (nan where none is known), the smoothed noise scale B_noise
+    sharp_iteration: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sharpness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    preconditioned: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    threshold: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    noise_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: seconds spent measuring and training (the instrument's cost is their ratio)
+    measure_seconds: float = 0.0
+    train_seconds: float = 0.0
+
+    @property
+    def measure_cost(self) -> float:
+        """The instrument's time as a fraction of the training's (nan before any training)."""
+        return self.measure_seconds / self.train_seconds if self.train_seconds > 0 else float("nan")
 
     @property
     def acc_epoch(self) -> np.ndarray:
@@ -97,6 +124,10 @@ class Track:
     def __init__(self, plan: Plan, solver: Solver) -> None:
         self.plan = plan
         self.solver = solver
+        self.monitor: SharpnessMonitor | None = None
+        self.noise = NoiseEWA(0.9)
+        self.noise_history: list[float] = []
+        self.measure_seconds = self.train_seconds = 0.0
         s = solver
         epochs = np.arange(s.num_iterations) // s.iterations_per_epoch
         self.planned_lr = s.schedule.lrs(epochs, s.hp["lr"], s.schedule_hp)
@@ -110,8 +141,45 @@ class Track:
             np.asarray(s.loss_history, dtype=float), np.asarray(s.lr_history, dtype=float), self.planned_lr,
             s.update_ratio_history, np.asarray(s.log_acc_iteration_history, dtype=float),
             np.asarray(s.train_acc_history, dtype=float), np.asarray(s.val_acc_history, dtype=float),
-            float(s.best_val_acc),
+            float(s.best_val_acc), *self._instrument(),
         )
+
+    def _instrument(self) -> tuple:
+        recs = self.monitor.records if self.monitor is not None else []
+        nan = float("nan")
+        return (np.array([r.iteration for r in recs], dtype=float), np.array([r.sharpness for r in recs]),
+                np.array([nan if r.preconditioned is None else r.preconditioned for r in recs]),
+                np.array([nan if r.threshold is None else r.threshold for r in recs]),
+                np.array(self.noise_history[:len(recs)]), self.measure_seconds, self.train_seconds)
+
+    def step(self) -> None:
+        """One training step, then the instrument if it is on and due (its time kept apart)."""
+        t0 = time.perf_counter()
+        self.solver.step()
+        t1 = time.perf_counter()
+        self.train_seconds += t1 - t0
+        mon = self.monitor
+        if mon is not None and mon.due(self.solver):
+            mon.measure(self.solver)
+            self.noise_history.append(self._noise())
+            self.measure_seconds += time.perf_counter() - t1
+
+    def _noise(self) -> float:
+        s = self.solver
+        n = s.X_train.shape[0]
+        small = min(s.batch_size, max(n // NOISE_FACTOR, 1))
+        big = min(small * NOISE_FACTOR, n)
+        if big <= small:
+            return math.nan
+        res = noise_scale(model_grad_fn(s.model, s.X_train, s.y_train), n, s.t, small, big, NOISE_DRAWS)
+        return self.noise.update(res)
+
+    def set_sharpness(self, on: bool) -> None:
+        """Turn the instrument on (every :data:`SHARPNESS_EPOCHS` epochs) or off; the records stay."""
+        if not on:
+            self.monitor = None
+        elif self.monitor is None:
+            self.monitor = SharpnessMonitor(SHARPNESS_EPOCHS * self.solver.iterations_per_epoch)
 
 
 class TrainingJob:
@@ -145,7 +213,7 @@ class TrainingJob:
             with self.lock:
                 if track.solver.done:
                     continue
-                track.solver.step()
+                track.step()
                 self.version += 1
                 taken += 1
         return taken
@@ -183,6 +251,12 @@ class TrainingJob:
                     time.sleep(0.001)  # hand the GIL to the UI thread between slices
         finally:
             self.active = False
+
+    def set_sharpness(self, on: bool) -> None:
+        with self.lock:
+            for t in self.tracks:
+                t.set_sharpness(on)
+            self.version += 1
 
     def snapshot(self) -> tuple[int, list[TrackData]]:
         with self.lock:

@@ -21,6 +21,7 @@ Pausing stops both: a paused screen uses no CPU; ``,``/``.`` cap the pace (:data
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from textual.app import ComposeResult
@@ -31,29 +32,30 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from descent_engine import adjust
 from descent_engine.network.config import TrainConfig
 from descent_engine.network.data import Dataset, DatasetError, load_dataset
 from descent_engine.network.experiments import NOTE_SEEDS, NOTE_STEPS
-from descent_engine.network.lab_plans import (COMPARE_RULES, Plan, cycle, default_config, plans_for, scaled_rule,
-                                              with_schedule)
+from descent_engine.network.lab_plans import COMPARE_RULES, Plan, default_config, plans_for, with_schedule
 from descent_engine.params import ParamError
-from descent_engine.rules import RULES, get_rule
-from descent_engine.schedules import SCHEDULES
 
 from .. import keys
-from ..background import FRAME_RATE
+from ..background import FRAME_RATE, BackgroundProcess
 from ..charts import Chart
 from ..lab import MIN_SIZE, KeyHints
 from ..status import WrapLine
 from . import plots
-from .job import SLICE_ROUNDS, Track, TrackData, TrainingJob
+from .job import PACES, Track, TrackData, TrainingJob
+from .actions import LabActions
+from .commands import NetlabCommands
+from .remote import RemoteJob, train_loop
 from .text import (COMPACT_HEIGHT, COMPACT_LINES, compact_info_items, compact_status_items, fit_items, info_items,
                    status_items)
 
-#: the live paces ``,`` and ``.`` step through: at most this many iterations of each run a second
-#: (None: as fast as the machine trains)
-PACES: tuple[int | None, ...] = (None, 800, 400, 200, 100, 50, 25)
+#: where live training runs: a worker process (the UI thread never waits for the GIL; measured
+#: in benchmarks/tui.py against a thread) or "thread"; tests and snapshots step synchronously
+WORKER = "process"
+#: seconds of chart drawing per frame while training live (at least one chart is drawn)
+CHART_BUDGET = 0.012
 #: tooltips that name the engine's plans
 TOOLTIPS = {
     "net.compare": f"compare {', '.join(COMPARE_RULES)} at the note's lrs, {NOTE_STEPS['compare-rules']} steps "
@@ -73,22 +75,29 @@ def _bindings() -> list[Binding]:
     return out
 
 
-class NetworkScreen(ModalScreen[None]):
+class NetworkScreen(LabActions, ModalScreen[None]):
     """Train the note's network live; switch rule, beta, lr and schedule; compare; the batch study."""
 
     CSS_PATH = "network.tcss"
     HELP_TITLE = "network lab"
 
     BINDINGS = _bindings()
+    COMMANDS = {NetlabCommands}
 
     def __init__(self, config: TrainConfig | None = None, *, data: Dataset | None = None, autorun: bool = True,
-                 steps: dict[str, int] | None = None, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
-        """``steps`` overrides the note's step counts of the compare and study views (tests)."""
+                 steps: dict[str, int] | None = None, worker: str = WORKER, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """``steps`` overrides the note's step counts of the compare and study views (tests);
+        ``worker`` is where live training runs: "process" or "thread" (see :data:`WORKER`)."""
         super().__init__(name=name, id=id, classes=classes)
+        if worker not in ("process", "thread"):
+            raise ValueError(f"worker must be 'process' or 'thread', got {worker!r}")
         self.autorun = autorun
+        self.worker = worker
+        self._process: BackgroundProcess | None = None
         self.steps = {**NOTE_STEPS, **(steps or {})}
         self._fixed_data = data
+        self._fixed_name = (config or default_config()).dataset
         self._datasets: dict[str, Dataset] = {}
         config = config or default_config()
         if config.schedule != "constant" and not config.schedule_params:
@@ -110,6 +119,10 @@ class NetworkScreen(ModalScreen[None]):
         self._timer: Timer | None = None
         self._drawn: object = None
         self._ready = False
+        self._suspended = False
+        self._pending: list[str] = []
+        #: the fourth chart shows the sharpness instrument (``h``) instead of the update sizes
+        self.sharpness = False
         #: a small terminal: the status and summary keep to COMPACT_LINES lines
         self.compact = False
         #: index into PACES (0: full speed); kept across restarts
@@ -119,7 +132,7 @@ class NetworkScreen(ModalScreen[None]):
 
     # -- data and jobs ----------------------------------------------------------------------------
     def dataset(self, config: TrainConfig) -> Dataset:
-        if self._fixed_data is not None:
+        if self._fixed_data is not None and config.dataset == self._fixed_name:
             data = self._fixed_data
         else:
             key = f"{config.dataset}#{config.data_seed}"
@@ -160,12 +173,26 @@ class NetworkScreen(ModalScreen[None]):
             self._worker.cancel()
             self._worker = None
         self.view, self.base, self.lr_scale, self.beta_steps, self.sgd_batch = view, base, lr_scale, beta_steps, sgd_batch
-        self.plans, self.job = plans, TrainingJob(tracks)
+        self.plans, self.job = plans, self._new_job(tracks, plans)
         self.error = None
         if self._ready:
             self._sync_training()
-            self.redraw()
+            self.redraw(charts=False)  # the key's effect first; the charts in the next frame
+            self.call_after_refresh(self.redraw)
         return True
+
+    def _new_job(self, tracks: list[Track], plans: list[Plan]) -> TrainingJob | RemoteJob:
+        on = getattr(self, "sharpness", False) and self.view != "effective"
+        if not (self.autorun and self.worker == "process"):
+            job = TrainingJob(tracks)
+            job.set_sharpness(on)
+            return job
+        if self._process is None or not self._process.alive:
+            self._process = BackgroundProcess(train_loop, name="network training")
+        job = RemoteJob(self._process, tracks, [self.plan_data(p) for p in plans])
+        if on:
+            job.set_sharpness(True)
+        return job
 
     # -- compose and lifecycle --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -202,6 +229,7 @@ class NetworkScreen(ModalScreen[None]):
 
     def on_unmount(self) -> None:
         self._stop_training()
+        self._close_process()
 
     # -- training in a worker ---------------------------------------------------------------------
     @property
@@ -214,8 +242,12 @@ class NetworkScreen(ModalScreen[None]):
         job = self.job
         if job is None:
             return
-        job.running = self.running and self.autorun
+        job.running = self.running and self.autorun and not self._suspended
         job.pace = PACES[self.pace_index]
+        if isinstance(job, RemoteJob):
+            if job.active and self._timer is None and not self._suspended:
+                self._timer = self.set_interval(1.0 / FRAME_RATE, self._tick, name="network-redraw")
+            return
         if job.running and (self._worker is None or self._worker.is_finished):
             self._worker = self.run_worker(job.train_while_running, name="network training", group="network",
                                            thread=True, exclusive=True, exit_on_error=False)
@@ -232,10 +264,35 @@ class NetworkScreen(ModalScreen[None]):
             self._timer.stop()
             self._timer = None
 
+    def _close_process(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
+    def on_screen_suspend(self) -> None:
+        """Another screen on top (help): this one does no work until it is back."""
+        self._suspended = True
+        self._stop_training()
+
+    def on_screen_resume(self) -> None:
+        if self._suspended:
+            self._suspended = False
+            self._sync_training()
+            self.redraw()
+
     def _tick(self) -> None:
         """The one UI timer: redraw when the job moved; stop when the worker has stopped."""
         job = self.job
-        idle = job is None or (not job.active and (self._worker is None or self._worker.is_finished))
+        if isinstance(job, RemoteJob):
+            job.poll()
+            if job.error:
+                self.wants_running = False
+                self.notify(f"training stopped: {job.error}", severity="error")
+                job.error = None
+                job._running = False
+            idle = not job.active
+        else:
+            idle = job is None or (not job.active and (self._worker is None or self._worker.is_finished))
         self.redraw()
         if idle and self._timer is not None:
             self._timer.stop()
@@ -250,103 +307,9 @@ class NetworkScreen(ModalScreen[None]):
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.redraw()
 
-    # -- actions ----------------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "rule" and self.view != "single":
-            return False  # the compared rules and the study's two rules are fixed
-        if action == "sgd_batch" and self.view != "effective":
-            return False
-        return True
-
-    def action_toggle_run(self) -> None:
-        if self.job is not None and self.job.done:  # a finished run starts again
-            self.wants_running = True
-            self.action_restart()
-            return
-        self.wants_running = not self.wants_running
-        self._sync_training()
-        self.redraw()
-
-    def action_slice(self) -> None:
-        """Pause and train one slice of :data:`SLICE_ROUNDS` iterations here, synchronously."""
-        self.wants_running = False
-        self._sync_training()
-        if self.job is not None:
-            if self.job.done:
-                self.notify("this run is done: r restarts it", severity="warning")
-            self.job.train_rounds(SLICE_ROUNDS)
-        self.redraw()
-
-    def action_pace(self, direction: int) -> None:
-        """``,`` slower, ``.`` faster: a cap on the iterations per second of live training."""
-        self.pace_index = min(max(self.pace_index + direction, 0), len(PACES) - 1)
-        if self.job is not None:
-            self.job.pace = PACES[self.pace_index]
-        pace = PACES[self.pace_index]
-        self.notify(f"pace: at most {pace} iterations a second" if pace else "pace: full speed", timeout=2)
-        self.redraw()
-
-    def action_restart(self) -> None:
-        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=self.sgd_batch)
-
-    def action_sgd_batch(self, direction: int) -> None:
-        """``]``/``[``: the study's sgd batch one sgd_momentum batch (100) larger or smaller."""
-        momentum = self.plans[0].config.batch_size
-        current = max(p.config.batch_size for p in self.plans if p.config.rule == "sgd")
-        new = current + direction * momentum
-        if new < momentum:
-            self.notify(f"the sgd batch is at its smallest, sgd_momentum's {momentum}")
-            return
-        self._start(self.view, self.base, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=new)
-
-    def action_rule(self, direction: int) -> None:
-        name = cycle(RULES.names(), get_rule(self.base.rule).name, direction)
-        self._start("single", scaled_rule(self.base, name))
-
-    def action_beta(self, direction: int) -> None:
-        if self.view != "single":
-            moved = [p for p in self.plans if adjust.main_beta(p.config) is not None
-                     and adjust.step_beta(p.config, direction) != p.config]
-            if not moved:
-                self.notify("β is at the end of its range")
-                return
-            self._start(self.view, self.base, self.lr_scale, self.beta_steps + direction, sgd_batch=self.sgd_batch)
-            return
-        mb = adjust.main_beta(self.base)
-        if mb is None:
-            self.notify(f"{get_rule(self.base.rule).name} has no β (try u for another rule)")
-            return
-        moved = adjust.step_beta(self.base, direction)
-        if moved == self.base:
-            self.notify(f"{get_rule(self.base.rule).params.get(mb[0]).label} is at the end of its range")
-            return
-        self._start("single", moved)
-
-    def action_lr(self, factor: float) -> None:
-        if self.view != "single":
-            self._start(self.view, self.base, self.lr_scale * factor, self.beta_steps, sgd_batch=self.sgd_batch)
-            return
-        self._start("single", adjust.scale_lr(self.base, factor))
-
-    def action_schedule(self, direction: int) -> None:
-        name = cycle(SCHEDULES.names(), self.base.schedule, direction)
-        self._start(self.view, with_schedule(self.base, name), self.lr_scale, self.beta_steps, sgd_batch=self.sgd_batch)
-
-    def action_view(self, view: str) -> None:
-        """``c``/``f``: open that view (the note's settings), or go back to the single run."""
-        self._start("single" if self.view == view else view, self.base, ghost=False)
-
-    def action_help(self) -> None:
-        from ..screens.help import HelpScreen
-
-        self.app.push_screen(HelpScreen())
-
-    def action_close(self) -> None:
-        self._stop_training()
-        self.dismiss(None)
-
     # -- drawing ----------------------------------------------------------------------------------
-    def redraw(self) -> None:
+    def redraw(self, charts: bool = True) -> None:
+        """The text lines, then (``charts``) the four charts if their data or size changed."""
         if not self._ready or self.job is None:
             return
         version, tracks = self.job.snapshot()
@@ -365,11 +328,33 @@ class NetworkScreen(ModalScreen[None]):
             status.set_items(status_items(self.view, data, self.plans, tracks, self.running, pace))
             info.set_items(info_items(self.view, tracks, self.ghost, mono))
         self.query_one("#net-hints", KeyHints).show(self.hints())
-        if state == self._drawn:
+        if not charts:
             return
-        self._drawn = state
+        if state != self._drawn:
+            self._drawn = state
+            self._pending = list(plots.CHART_IDS)  # their data moved: every chart again
+        self._draw_pending(tracks)
+
+    def _draw_pending(self, tracks: list[TrackData] | None = None) -> None:
+        """Draw the charts still to draw, under :data:`CHART_BUDGET` seconds a frame while training
+        live (the rest in the next frames, so a key waits for one chart at most); all at once when
+        stepped synchronously (tests and snapshots stay deterministic)."""
+        if not self._pending or self.job is None or not self.is_mounted:
+            return
+        if tracks is None:
+            tracks = self.job.snapshot()[1]
         charts = {name: self.query_one(f"#net-{name}", Chart) for name in plots.CHART_IDS}
-        plots.draw(charts, self.view, tracks, self.ghost, (id(self.job), self.view))
+        key = (id(self.job), self.view)
+        start = time.perf_counter()
+        while self._pending:
+            name = self._pending.pop(0)
+            plots.draw(charts, self.view, tracks, self.ghost, key, only=(name,),
+                       sharpness=self.sharpness and self.view != "effective",
+                       show_cost=self.autorun)  # a time: never in a test's snapshot
+            if self.autorun and time.perf_counter() - start >= CHART_BUDGET:
+                break
+        if self._pending:
+            self.call_after_refresh(self._draw_pending)
 
     def hints(self) -> list[tuple[str, str]]:
         """The footer (:func:`tui.keys.hints`); the key of the open view reads "single run"."""
