@@ -26,7 +26,6 @@ from tui.charts import MONO_MARKERS, Chart
 from descent_engine.network.lab_plans import (COMPARE_RULES, DEFAULT_EPOCHS, Plan, default_config, fit_schedule,
                                               plans_for)
 from tui.netlab.job import RULE_COLORS, SLICE_ROUNDS, Track, TrainingJob
-from tui.netlab.plots import legend_fits
 from tui.netlab.screen import PACES, NetworkScreen
 from tui.netlab.text import MARKER_GLYPHS, fit_items, info_items, series_glyph, wrapped_lines
 
@@ -222,8 +221,8 @@ async def test_n_trains_one_slice_and_the_charts_follow():
         assert np.array_equal(acc.lines[0].y, s.train_acc_history)
         ratio = screen.query_one("#net-ratio", Chart)
         assert len(ratio.lines) == 3  # one per weight matrix: 2 -> 16 -> 16 -> 3
-        # three legend rows would cover the 5 rows of this plot at 80x24: no legend
-        assert ratio.size.height - 3 < 2 * 3 and [ln.label for ln in ratio.lines] == ["", "", ""]
+        # the legend is in the border, so it stays at 80x24 too
+        assert [ln.label for ln in ratio.lines] == ["W1", "W2", "W3"] and "W1" in ratio.legend
         assert f"loss {s.loss_history[-1]:.3f}" in info(screen)
 
 
@@ -313,7 +312,7 @@ async def test_d_cycles_the_schedules_fitted_to_the_run():
         s = solver(screen)
         assert s.schedule.name == names[1]
         assert s.schedule_hp == get_schedule(names[1]).hparams(fit_schedule(names[1], CONFIG.epochs))
-        assert f"{names[1]} schedule" in status(screen)
+        assert f"{names[1]} k" in status(screen)  # 80x24: the schedule and its knobs as one item
         planned = screen.job.tracks[0].planned_lr
         assert planned[-1] < planned[0]  # a decay over the run, not a flat line
         await pilot.press("D", "D")
@@ -335,7 +334,7 @@ async def test_c_compares_the_four_rules_at_the_notes_rates():
         assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)  # lockstep
         loss = screen.query_one("#net-loss", Chart)
         assert [ln.color for ln in loss.lines] == [RULE_COLORS[r] for r in COMPARE_RULES]
-        assert [ln.label for ln in loss.lines] == [""] * 4  # 4 legend rows do not fit beside 4 plot rows
+        assert [ln.label for ln in loss.lines] == list(COMPARE_RULES)  # named in the border legend
         # ... so the status names each rule with its colour swatch and its lr
         assert all(f"━ {r} lr" in status(screen) for r in COMPARE_RULES)
         assert "it 5/15 (0.6 epochs)" in status(screen)  # a step count, not an early stop
@@ -458,10 +457,14 @@ def test_fit_items_drops_whole_items_lowest_priority_first():
     assert fit_items(items, 3, 1) == [("aaaa", "")]  # never empty: the first is kept
 
 
-def test_legend_fits_only_beside_the_data():
-    assert legend_fits(2, 7)  # 4 plot rows: 2 legend rows leave 2
-    assert not legend_fits(3, 7)
-    assert legend_fits(3, 9) and not legend_fits(4, 9)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
+async def test_the_layer_chart_has_a_legend_at_every_size(size):
+    app = NetHost()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        legend = app.screen.query_one("#net-ratio", Chart).legend
+        assert "W1" in legend and "W3" in legend  # the blobs net has three weight matrices
 
 
 def test_series_glyph_is_the_charts_marker_without_colour():
@@ -489,7 +492,7 @@ async def test_ghost_at_80x24_keeps_status_lines_and_chart_rows():
         assert [c.size.height for c in screen.query(Chart)] == rows  # the ghost took no rows
         assert screen.query_one("#net-status").size.height + screen.query_one("#net-info").size.height == 3
         loss = screen.query_one("#net-loss", Chart)
-        assert [ln.label for ln in loss.lines] == ["", "", ""]  # previous, loss, EWA: too many for 4 rows
+        assert "previous" in loss.legend or "pre" in loss.legend  # in the border: no rows taken
 
 
 @sync

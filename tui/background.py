@@ -25,10 +25,18 @@ from typing import Any, Callable
 
 #: redraws per second at most while a screen trains or runs (and snapshots a child sends)
 FRAME_RATE = 10
+#: the child's niceness: the UI process keeps priority over the work it hands off
+NICE = 10
 
 
-def _run(target: Callable[[Connection], None], conn: Connection) -> None:
-    """The child: its output would land on the parent's terminal (Textual draws on it), so none."""
+def _run(target: Callable[[Connection], None], conn: Connection, nice: int) -> None:
+    """The child: its output would land on the parent's terminal (Textual draws on it), so none;
+    it runs ``nice`` (lower priority than the UI: on a busy machine the UI gets the core first)."""
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -36,10 +44,10 @@ def _run(target: Callable[[Connection], None], conn: Connection) -> None:
 
 
 class BackgroundProcess:
-    def __init__(self, target: Callable[[Connection], None], *, name: str = "background") -> None:
+    def __init__(self, target: Callable[[Connection], None], *, name: str = "background", nice: int = NICE) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_run, args=(target, child), name=name, daemon=True)
+        self.process = ctx.Process(target=_run, args=(target, child, nice), name=name, daemon=True)
         # Textual replaces sys.stderr with an object without a file descriptor; multiprocessing's
         # resource tracker needs the real one to start
         saved, sys.stderr = sys.stderr, sys.__stderr__

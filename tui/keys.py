@@ -90,7 +90,7 @@ NETLAB_KEYS: tuple[Key, ...] = (
           "previous dataset"),
     Key("net.compare", "c", "view('compare')", "compare",
         tooltip="compare sgd, sgd_momentum, adam, rmsprop at the note's lrs (again: single run)"),
-    Key("net.effective", "f", "view('effective')", "batch study",
+    Key("net.effective", "f", "view('effective')", "batch",
         tooltip="the note's effective-batch study (again: single run)"),
     Key("net.sgd_batch.up", "right_square_bracket", "sgd_batch(1)", "sgd batch", key_display="[/]",
         tooltip="effective batch: sgd's batch one sgd_momentum batch larger"),

@@ -36,7 +36,7 @@ class LabActions(_Base):
             return
         self.sharpness = not self.sharpness
         if self.job is not None:
-            self.job.set_sharpness(self.sharpness)
+            self.job.set_sharpness(self.sharpness, budgeted=self.autorun)
             self._sync_training()
         self._drawn = None
         self.redraw()

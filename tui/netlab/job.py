@@ -34,8 +34,11 @@ WORKER_BUDGET = 0.02
 #: the live paces ``,`` and ``.`` step through: at most this many iterations of each run a second
 #: (None: as fast as the machine trains)
 PACES: tuple[int | None, ...] = (None, 800, 400, 200, 100, 50, 25)
-#: the sharpness instrument (``h``) measures every this many epochs (and at the last iteration)
+#: the sharpness instrument (``h``) measures at most once every this many epochs, and at the last
+#: iteration; live, a measurement waits while the instrument's time exceeds MEASURE_BUDGET of the
+#: training's (so it adds at most about that to training; the chart's title shows the fraction)
 SHARPNESS_EPOCHS = 1
+MEASURE_BUDGET = 1.0
 #: gradient noise scale: draws of a small (the run's batch) and a large (NOISE_FACTOR times) batch
 NOISE_DRAWS = 2
 NOISE_FACTOR = 4
@@ -128,6 +131,9 @@ class Track:
         self.noise = NoiseEWA(0.9)
         self.noise_history: list[float] = []
         self.measure_seconds = self.train_seconds = 0.0
+        #: hold measurements to MEASURE_BUDGET (live training); False: every due one (tests)
+        self.budgeted = False
+        self._last_cost = 0.0
         s = solver
         epochs = np.arange(s.num_iterations) // s.iterations_per_epoch
         self.planned_lr = s.schedule.lrs(epochs, s.hp["lr"], s.schedule_hp)
@@ -159,10 +165,16 @@ class Track:
         t1 = time.perf_counter()
         self.train_seconds += t1 - t0
         mon = self.monitor
-        if mon is not None and mon.due(self.solver):
+        if mon is not None and mon.due(self.solver) and (self.solver.done or self.within_budget()):
             mon.measure(self.solver)
             self.noise_history.append(self._noise())
-            self.measure_seconds += time.perf_counter() - t1
+            self._last_cost = time.perf_counter() - t1  # the next one is likely to cost as much
+            self.measure_seconds += self._last_cost
+
+    def within_budget(self) -> bool:
+        """False while measuring has cost more than :data:`MEASURE_BUDGET` of the training time
+        (only when ``budgeted``: a test's synchronous slices measure on schedule, by the clock never)."""
+        return not self.budgeted or self.measure_seconds + self._last_cost <= MEASURE_BUDGET * self.train_seconds
 
     def _noise(self) -> float:
         s = self.solver
@@ -174,12 +186,15 @@ class Track:
         res = noise_scale(model_grad_fn(s.model, s.X_train, s.y_train), n, s.t, small, big, NOISE_DRAWS)
         return self.noise.update(res)
 
-    def set_sharpness(self, on: bool) -> None:
-        """Turn the instrument on (every :data:`SHARPNESS_EPOCHS` epochs) or off; the records stay."""
+    def set_sharpness(self, on: bool, budgeted: bool = False) -> None:
+        """Turn the instrument on (every :data:`SHARPNESS_EPOCHS` epochs; with ``budgeted``, every
+        half epoch while within :data:`MEASURE_BUDGET`) or off."""
+        self.budgeted = budgeted
         if not on:
             self.monitor = None
         elif self.monitor is None:
-            self.monitor = SharpnessMonitor(SHARPNESS_EPOCHS * self.solver.iterations_per_epoch)
+            ipe = self.solver.iterations_per_epoch
+            self.monitor = SharpnessMonitor(max(1, ipe // 2) if budgeted else SHARPNESS_EPOCHS * ipe)
 
 
 class TrainingJob:
@@ -252,10 +267,10 @@ class TrainingJob:
         finally:
             self.active = False
 
-    def set_sharpness(self, on: bool) -> None:
+    def set_sharpness(self, on: bool, budgeted: bool = False) -> None:
         with self.lock:
             for t in self.tracks:
-                t.set_sharpness(on)
+                t.set_sharpness(on, budgeted)
             self.version += 1
 
     def snapshot(self) -> tuple[int, list[TrackData]]:

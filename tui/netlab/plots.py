@@ -3,13 +3,11 @@
 The single view: the training loss with its EWA, train and validation accuracy per epoch, the
 learning rate (the schedule's planned rate dim under it) and each layer's update size relative to
 its weights; the previous run as a dim ghost. The compare view overlays its rules; the study view
-draws each setting's mean with its min-max band. A chart too low for its legend draws none
-(:func:`legend_fits`); the summary line then names every series with its mark.
+draws each setting's mean with its min-max band. Each chart's legend is in its bottom border.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -22,9 +20,6 @@ from ..charts import Chart, Line
 from .job import DEFAULT_EWA_BETA, TrackData, ewa_beta, log10
 from .text import group_tracks
 
-#: rows of a chart's content (its ``size``, inside the border) outside its plot: the plot's
-#: frame (2) and the x tick labels (1)
-CHART_CHROME_ROWS = 3
 BAND_COLORS = {"cyan": 30, "orange": 130}
 BAND_MARKER = "·"
 #: compare view: validation accuracy in a mark no series takes without colour, so that every chart
@@ -34,28 +29,10 @@ VAL_MARKER = "·"
 CHART_IDS = ("loss", "acc", "lr", "ratio")
 
 
-def plot_rows(chart_height: int, xlabel: bool = False) -> int:
-    """The rows of the plot area of a chart ``chart_height`` rows high inside its border (plotext
-    adds an x label row from a height of 14)."""
-    return chart_height - CHART_CHROME_ROWS - (1 if xlabel and chart_height >= 14 else 0)
-
-
-def legend_fits(labels: int, chart_height: int, xlabel: bool = False) -> bool:
-    """True when a legend of ``labels`` rows leaves the plot at least as many rows beside it."""
-    return 2 * labels <= plot_rows(chart_height, xlabel)
-
-
-def without_legend(lines: Sequence[Line]) -> list[Line]:
-    return [replace(ln, label="") for ln in lines]
-
-
 def fitted_legend(chart: Chart, lines: Sequence[Line]) -> list[Line]:
-    """``lines`` without their legend labels when the legend would crowd the data out of ``chart``
-    (the summary line names every series of the multi-series views with its mark)."""
-    labels = sum(1 for ln in lines if ln.label)
-    if legend_fits(labels, chart.size.height, bool(chart.xlabel)):
-        return list(lines)
-    return without_legend(lines)
+    """``lines`` with their labels: the chart draws its legend in its bottom border, shortened to
+    fit and never over the data, so every chart keeps one at every size (the layer chart's W1..Wk)."""
+    return list(lines)
 
 
 def title(chart: Chart, long: str, short: str) -> str:
@@ -239,5 +216,9 @@ def draw_sharpness(chart: Chart, tracks: Sequence[TrackData], key: object, show_
     tail = (" · " + " · ".join(extra)) if extra else ""
     if not tracks[0].sharp_iteration.size:
         tail = " · measuring…" if not tracks[0].done else tail
-    chart.show(fitted_legend(chart, lines), key=key, title=title(
-        chart, f"Sharpness log10 λmax vs stability threshold{tail}", f"log10 λmax{tail}"))
+    ys = [ln.y[np.isfinite(ln.y)] for ln in lines]
+    ys = [y for y in ys if y.size]
+    ylim = (min(float(y.min()) for y in ys) - 0.25, max(float(y.max()) for y in ys) + 0.25) if ys else None
+    short = " · ".join(["λmax"] + [e.replace("B_noise", "B").replace(" (noisy)", "") for e in extra])
+    chart.show(fitted_legend(chart, lines), key=key, ylim=ylim, title=title(
+        chart, f"Sharpness log10 λmax vs stability threshold{tail}", short if extra else f"log10 λmax{tail}"))

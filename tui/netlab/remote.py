@@ -63,7 +63,7 @@ def train_loop(conn: Connection) -> None:
                 elif kind == "pace":
                     pace = msg[1]
                 elif kind == "sharpness" and job is not None:
-                    job.set_sharpness(msg[1])
+                    job.set_sharpness(msg[1], budgeted=True)  # live: held to the time budget
                     send()
                 elif kind == "slice" and job is not None:
                     job.train_rounds(msg[1])
@@ -148,7 +148,7 @@ class RemoteJob:
             self._pace = value
             self.process.send(("pace", value))
 
-    def set_sharpness(self, on: bool) -> None:
+    def set_sharpness(self, on: bool, budgeted: bool = True) -> None:
         self._slices_sent += 1  # answered with a snapshot
         self.process.send(("sharpness", bool(on)))
 

@@ -185,7 +185,7 @@ class NetworkScreen(LabActions, ModalScreen[None]):
         on = getattr(self, "sharpness", False) and self.view != "effective"
         if not (self.autorun and self.worker == "process"):
             job = TrainingJob(tracks)
-            job.set_sharpness(on)
+            job.set_sharpness(on, budgeted=self.autorun)
             return job
         if self._process is None or not self._process.alive:
             self._process = BackgroundProcess(train_loop, name="network training")

@@ -195,9 +195,10 @@ def compact_status_items(view: str, data: Dataset, plans: Sequence[Plan], tracks
             items += [(text, style, 2 if j == 0 else 0) for j, (text, style) in enumerate(rule)]
         if view == "effective":
             items.append(("seeds " + ",".join(str(p.config.seed) for p in plans if p.group == plans[0].group), "", 1))
-    sched = schedule_items(first)
-    keep = 2 if first.schedule != "constant" else 0
-    items += [(text, style, keep if i == 0 else min(keep, 1)) for i, (text, style) in enumerate(sched)]
+    # the schedule as one item without the word "schedule" (a staircase keeps its factors at 80x24)
+    sched = get_schedule(first.schedule)
+    text = " ".join([sched.name] + params_text(sched.params, sched.hparams(first.schedule_params)))
+    items.append((text if first.schedule != "constant" else "constant lr", "", 2 if first.schedule != "constant" else 0))
     items.append((f"net {data.num_features}→[{hidden_text(first.hidden)}]→{data.num_classes}", "", 0))
     return items
 
