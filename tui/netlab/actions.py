@@ -134,7 +134,10 @@ class LabActions(_Base):
         except ParamError as exc:
             self.notify(str(exc), severity="error", title="not changed")
             return
-        if self._start(self.view, new, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=self.sgd_batch):
+        old_ghost, self.ghost = self.ghost, None  # a run on other data is no reference
+        if not self._start(self.view, new, self.lr_scale, self.beta_steps, ghost=False, sgd_batch=self.sgd_batch):
+            self.ghost = old_ghost
+        else:
             self.notify(f"dataset {name}", timeout=2)
 
     # -- the palette's messages ---------------------------------------------------------------------

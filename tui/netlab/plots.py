@@ -192,16 +192,19 @@ def draw_sharpness(chart: Chart, tracks: Sequence[TrackData], key: object, show_
     """log10 of each run's sharpness (the top Hessian eigenvalue of the training loss), and for
     adam/rmsprop the preconditioned one, against the rule's stability threshold (dim: 2/η for sgd,
     2(1 + μ)/η for momentum, (2 + 2β1)/((1 - β1)η) for Adam's preconditioned form). The title says
-    what the instrument costs (its time over the training's) and the latest noise scale B_noise."""
+    what the instrument costs (its time over the training's) and the latest noise scale B_noise.
+    In compare, each rule's preconditioned sharpness (adam, rmsprop) is drawn bright and its plain
+    one dim; the thresholds dim in the rule's colour."""
     lines: list[Line] = []
     many = len(tracks) > 1
     for t in tracks:
         x = t.sharp_iteration
         pre = bool(np.isfinite(t.preconditioned).any())
-        lines.append(Line(x, log10(t.sharpness), f"{t.label} λ" if many else "λmax", color=t.color,
-                          dim=pre and many))
+        # compare: one label per rule (its preconditioned sharpness where it has one, the plain one dim)
+        lines.append(Line(x, log10(t.sharpness), "" if many and pre else (t.label if many else "λmax"),
+                          color=t.color, dim=pre and many))
         if pre:
-            lines.append(Line(x, log10(t.preconditioned), f"{t.label} P λ" if many else "precond. λ",
+            lines.append(Line(x, log10(t.preconditioned), t.label if many else "precond. λ",
                               color=t.color if many else "green"))
         if np.isfinite(t.threshold).any():
             lines.append(Line(x, log10(t.threshold), "" if many else "threshold", color="red" if not many else t.color,
