@@ -54,8 +54,8 @@ from .text import (COMPACT_HEIGHT, COMPACT_LINES, compact_info_items, compact_st
 #: where live training runs: a worker process (the UI thread never waits for the GIL; measured
 #: in benchmarks/tui.py against a thread) or "thread"; tests and snapshots step synchronously
 WORKER = "process"
-#: seconds of chart drawing per frame while training live (at least one chart is drawn)
-CHART_BUDGET = 0.012
+#: seconds of chart drawing per tick while training live (at least one chart is drawn)
+CHART_BUDGET = 0.015
 #: tooltips that name the engine's plans
 TOOLTIPS = {
     "net.compare": f"compare {', '.join(COMPARE_RULES)} at the note's lrs, {NOTE_STEPS['compare-rules']} steps "
@@ -336,9 +336,10 @@ class NetworkScreen(LabActions, ModalScreen[None]):
         self._draw_pending(tracks)
 
     def _draw_pending(self, tracks: list[TrackData] | None = None) -> None:
-        """Draw the charts still to draw, under :data:`CHART_BUDGET` seconds a frame while training
-        live (the rest in the next frames, so a key waits for one chart at most); all at once when
-        stepped synchronously (tests and snapshots stay deterministic)."""
+        """Draw the charts still to draw, under :data:`CHART_BUDGET` seconds a tick while training
+        live (the rest at the next ticks, so a key waits for about one chart's build at most and
+        the UI thread stays mostly idle); all at once when stepped synchronously (tests and
+        snapshots stay deterministic)."""
         if not self._pending or self.job is None or not self.is_mounted:
             return
         if tracks is None:
@@ -353,7 +354,7 @@ class NetworkScreen(LabActions, ModalScreen[None]):
                        show_cost=self.autorun)  # a time: never in a test's snapshot
             if self.autorun and time.perf_counter() - start >= CHART_BUDGET:
                 break
-        if self._pending:
+        if self._pending and self._timer is None:  # no ticks to come (paused): finish in the next frames
             self.call_after_refresh(self._draw_pending)
 
     def hints(self) -> list[tuple[str, str]]:
