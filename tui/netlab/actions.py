@@ -31,13 +31,12 @@ class LabActions(_Base):
 
     def action_sharpness(self) -> None:
         """``h``: the fourth chart shows the sharpness instrument (it measures only while shown)."""
-        if self.view == "effective":
-            self.notify("the sharpness chart is for the single run and compare (c)", severity="warning")
-            return
         self.sharpness = not self.sharpness
         if self.job is not None:
             self.job.set_sharpness(self.sharpness, budgeted=self.autorun)
             self._sync_training()
+        if self.sharpness and self.job is not None and self.job.done:
+            self.notify("the sharpness is measured while training: r trains the run again", timeout=4)
         self._drawn = None
         self.redraw()
 
@@ -47,6 +46,8 @@ class LabActions(_Base):
             return False  # the compared rules and the study's two rules are fixed
         if action == "sgd_batch" and self.view != "effective":
             return False
+        if action == "sharpness" and self.view == "effective":
+            return False  # the study's six runs: no sharpness chart
         return True
 
     def action_toggle_run(self) -> None:

@@ -116,9 +116,12 @@ class RemoteJob:
         self._slices_sent = self._slices_done = 0
         self.error: str | None = None
         sent = process.__dict__.setdefault("datasets_sent", set())
+        named = process.__dict__.setdefault("dataset_keys", {})  # id -> (dataset, key): hash each once
         keys = []
         for d in datasets:
-            key = data_key(d)
+            if id(d) not in named or named[id(d)][0] is not d:
+                named[id(d)] = (d, data_key(d))
+            key = named[id(d)][1]
             if key not in sent:
                 process.send(("data", key, d))
                 sent.add(key)
