@@ -142,14 +142,18 @@ async def live_fps(seconds: float = 3.0) -> tuple[float, float]:
 APP_CMD = [sys.executable, "-c", "from tui.app import run_app; run_app()"]
 
 
-def spawn(cols: int, rows: int, env_extra: dict[str, str] | None = None) -> tuple[int, int]:
+def spawn_cmd(cmd: list[str], cols: int, rows: int) -> tuple[int, int]:
     pid, fd = pty.fork()
-    if pid == 0:  # child
+    if pid == 0:
         os.chdir(ROOT)
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", **(env_extra or {}))
-        os.execvpe(APP_CMD[0], APP_CMD, env)
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+        os.execvpe(cmd[0], cmd, env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     return pid, fd
+
+
+def spawn(cols: int, rows: int) -> tuple[int, int]:
+    return spawn_cmd(APP_CMD, cols, rows)
 
 
 def read_for(fd: int, seconds: float, until: bytes | None = None) -> tuple[bytes, float | None]:
@@ -244,16 +248,6 @@ def net_host(worker: str) -> None:
             self.push_screen(NetworkScreen(worker=worker), lambda _: self.exit())
 
     Host().run()
-
-
-def spawn_cmd(cmd: list[str], cols: int, rows: int) -> tuple[int, int]:
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(ROOT)
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
-        os.execvpe(cmd[0], cmd, env)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    return pid, fd
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -11,12 +11,16 @@ Three views over :mod:`descent_engine.network` (their plans: :mod:`descent_engin
 
 The keys are :data:`tui.keys.NETLAB_KEYS`; the text lines are :mod:`.text`, the charts :mod:`.plots`.
 
-Threads: a :class:`~.job.TrainingJob` owns the solvers of one view and a lock; a Textual thread
-worker trains it in slices of about :data:`~.job.WORKER_BUDGET` seconds, and one UI timer redraws
-at most :data:`~tui.background.FRAME_RATE` times a second, only when the job's ``version`` moved.
-Pausing stops both: a paused screen uses no CPU; ``,``/``.`` cap the pace (:data:`PACES`).
+Training: a :class:`~.job.TrainingJob` owns the solvers of one view. Live, it runs in a worker
+process (:class:`~.remote.RemoteJob` over :class:`tui.background.BackgroundProcess`, niced, sending
+a snapshot at most :data:`~tui.background.FRAME_RATE` times a second; ``worker="thread"`` trains in
+a Textual thread worker instead, the old way, kept for the benchmark). One UI timer takes the
+newest snapshot and redraws the text, then the charts whose data moved, under
+:data:`CHART_BUDGET` a tick; a key's effect (the text lines) is painted before the charts. Paused,
+or under another screen, nothing runs. ``,``/``.`` cap the pace (:data:`~.job.PACES`).
 ``NetworkScreen(autorun=False)`` never trains on its own: the ``n`` key trains one slice of
-:data:`~.job.SLICE_ROUNDS` iterations synchronously, so tests depend on neither threads nor clock.
+:data:`~.job.SLICE_ROUNDS` iterations synchronously, so tests and snapshots depend on neither
+processes, threads nor clock.
 """
 
 from __future__ import annotations
