@@ -9,9 +9,16 @@ Run: ``python benchmarks/tui.py`` (about 40 s). Measures, in one run:
 2. key press to updated screen, in a pty while the app runs at max speed (``l`` pressed, time
    until the new lr is written to the terminal);
 3. bytes per second written to a 120x40 pty while running at the default speed;
-4. time from spawning ``descent-tui`` to its first frame.
+4. time from spawning ``descent-tui`` to its first frame;
+5. (issue 9) key press to updated screen at 160x48 and 120x40, median and p95 over
+   :data:`PRESSES` presses: the 2-D lab at max speed, and the network lab while it trains, with
+   its training in a worker thread (the old way) and in a worker process (the default now);
+6. CPU the app uses while the network lab is paused (the app and its children, from /proc);
+7. the app's engine at max speed against the headless engine (steps per second, same settings).
 
-Targets (issue 3): >= 30 fps at 160x48, key to screen < 50 ms, < 150 KB/s, first frame < 1 s.
+Targets (issues 3 and 9): >= 30 fps full redraw, key to screen p95 < 50 ms in both labs at both
+sizes, <= 150 KB/s to a 120x40 terminal, paused CPU ~0, app engine >= 50% of headless, first
+frame < 1 s. ``python benchmarks/tui.py --quick`` skips 1-4 and uses 20 presses.
 """
 
 from __future__ import annotations
@@ -122,7 +129,7 @@ async def live_fps(seconds: float = 3.0) -> tuple[float, float]:
     """Frames per second of the real app, headless at 160x48, max speed, frame cap lifted."""
     app = DescentApp(NOTES_GDM, autorun=True, frame_rate=200)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.lab.set_speed(len(__import__("tui.driver", fromlist=["SPEEDS"]).SPEEDS) - 1)
+        app.lab.set_speed(len(__import__("tui.lab.model", fromlist=["SPEEDS"]).SPEEDS) - 1)
         await pilot.pause(0.5)
         loss = app.screen.query_one("#loss", Chart)
         b0, k0, t0 = loss.builds, app.lab.k, time.perf_counter()
@@ -135,14 +142,18 @@ async def live_fps(seconds: float = 3.0) -> tuple[float, float]:
 APP_CMD = [sys.executable, "-c", "from tui.app import run_app; run_app()"]
 
 
-def spawn(cols: int, rows: int, env_extra: dict[str, str] | None = None) -> tuple[int, int]:
+def spawn_cmd(cmd: list[str], cols: int, rows: int) -> tuple[int, int]:
     pid, fd = pty.fork()
-    if pid == 0:  # child
+    if pid == 0:
         os.chdir(ROOT)
-        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", **(env_extra or {}))
-        os.execvpe(APP_CMD[0], APP_CMD, env)
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+        os.execvpe(cmd[0], cmd, env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     return pid, fd
+
+
+def spawn(cols: int, rows: int) -> tuple[int, int]:
+    return spawn_cmd(APP_CMD, cols, rows)
 
 
 def read_for(fd: int, seconds: float, until: bytes | None = None) -> tuple[bytes, float | None]:
@@ -220,7 +231,147 @@ def key_latency(presses: int = 10) -> list[float]:
     return out
 
 
+# -- 5-7. issue 9: both labs at two sizes, thread against process, paused CPU, engine speed ----------
+PRESSES = 50
+SIZES = ((160, 48), (120, 40))
+NET_HOST = [sys.executable, str(Path(__file__).resolve()), "--net-host"]
+
+
+def net_host(worker: str) -> None:
+    """The network lab alone (``--net-host thread|process``), training from the start."""
+    from textual.app import App as _App
+
+    from tui.netlab.screen import NetworkScreen
+
+    class Host(_App):
+        def on_mount(self) -> None:
+            self.push_screen(NetworkScreen(worker=worker), lambda _: self.exit())
+
+    Host().run()
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
+
+
+def presses(fd: int, n: int, targets: list[tuple[bytes, bytes]]) -> list[float]:
+    """Press ``key`` and time until ``expect`` is written, cycling through ``targets``."""
+    out = []
+    for i in range(n):
+        key, expect = targets[i % len(targets)]
+        read_for(fd, 0.15)  # drain
+        os.write(fd, key)
+        _, seen = read_for(fd, 2.0, until=expect)
+        out.append(seen if seen is not None else float("nan"))
+    return out
+
+
+def net_latency(worker: str, cols: int, rows: int, n: int) -> list[float]:
+    pid, fd = spawn_cmd(NET_HOST + [worker], cols, rows)
+    read_for(fd, 10.0, until=b"training")
+    read_for(fd, 0.5)
+    out = presses(fd, n, [(b"l", b"lr 0.02"), (b"L", b"lr 0.01")])
+    stop(pid, fd)
+    return out
+
+
+def lab_latency(cols: int, rows: int, n: int) -> list[float]:
+    pid, fd = spawn(cols, rows)
+    read_for(fd, 5.0, until=b"Landscape")
+    for _ in range(8):
+        os.write(fd, b".")
+    read_for(fd, 1.0)
+    lr = 1e-4
+    targets = []
+    for i in range(2):
+        key, lr = (b"l", lr * 2) if i % 2 == 0 else (b"L", lr / 2)
+        targets.append((key, f"lr {lr:.2e}".encode()))
+    out = presses(fd, n, targets)
+    stop(pid, fd)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live children (/proc), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                pids.append(int(entry))
+    for p in pids:
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def paused_cpu(worker: str, seconds: float = 3.0) -> float:
+    pid, fd = spawn_cmd(NET_HOST + [worker], 120, 40)
+    read_for(fd, 10.0, until=b"training")
+    os.write(fd, b" ")
+    read_for(fd, 2.0, until=b"paused")
+    read_for(fd, 0.5)
+    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    read_for(fd, seconds)
+    c1, t1 = cpu_seconds(pid), time.perf_counter()
+    stop(pid, fd)
+    return (c1 - c0) / (t1 - t0)
+
+
+def headless_steps_per_second(steps: int = 100_000) -> float:
+    from descent_engine.run import Run
+
+    best = 0.0
+    for _ in range(3):
+        run = Run(NOTES_GDM, capacity=4096)
+        t = time.perf_counter()
+        run.step(steps)
+        best = max(best, steps / (time.perf_counter() - t))
+    return best
+
+
+def report_latency(label: str, xs: list[float]) -> None:
+    good = [x for x in xs if x == x]
+    if not good:
+        print(f"  {label}: the update was never seen")
+        return
+    p95 = pct(good, 0.95)
+    print(f"  {label}: median {statistics.median(good) * 1e3:6.1f} ms  p95 {p95 * 1e3:6.1f} ms  "
+          f"max {max(good) * 1e3:6.1f} ms  ({len(good)}/{len(xs)} seen)  "
+          f"{'meets' if p95 < 0.05 else 'MISSES'} p95 < 50 ms")
+
+
+def issue9(n: int) -> None:
+    print(f"key to screen, p95 over {n} presses (target p95 < 50 ms):")
+    for cols, rows in SIZES:
+        report_latency(f"2-D lab at max speed      {cols}x{rows}", lab_latency(cols, rows, n))
+        for worker in ("thread", "process"):
+            report_latency(f"network lab, {worker:7} {cols}x{rows}", net_latency(worker, cols, rows, n))
+    for worker in ("thread", "process"):
+        cpu = paused_cpu(worker)
+        print(f"network lab paused ({worker}): {cpu * 100:.1f}% of a core (target ~0)")
+    fps, sps = asyncio.run(live_fps())
+    head = headless_steps_per_second()
+    print(f"2-D engine: app at max speed {sps:,.0f} steps/s, headless {head:,.0f} steps/s = "
+          f"{sps / head:.2f} (target >= 0.50)")
+
+
 def main() -> None:
+    if "--net-host" in sys.argv:
+        net_host(sys.argv[sys.argv.index("--net-host") + 1])
+        return
+    if "--quick" in sys.argv:
+        issue9(20)
+        return
     print("descent-tui benchmark (targets: >= 30 fps at 160x48, key < 50 ms, < 150 KB/s, first frame < 1 s)")
     ours = asyncio.run(ours_redraw())
     naive = asyncio.run(naive_redraw())
@@ -241,6 +392,7 @@ def main() -> None:
     bps, esc = bytes_per_second()
     print(f"bytes to a 120x40 pty while running (default speed): {bps / 1024:.1f} KB/s, {esc:,.0f} escape codes/s "
           f"({bps / 1024 / 150:.2f}x the 150 KB/s budget)")
+    issue9(PRESSES)
 
 
 if __name__ == "__main__":

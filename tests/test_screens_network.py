@@ -23,9 +23,11 @@ from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
 from tui.widgets.plot import MONO_MARKERS, Chart
-from tui.screens.network import (COMPARE_RULES, DEFAULT_EPOCHS, MARKER_GLYPHS, PACES, RULE_COLORS, SLICE_ROUNDS,
-                                 NetworkScreen, Plan, Track, TrainingJob, default_config, fit_items,
-                                 info_items, legend_fits, plans_for, series_glyph, wrapped_lines, fit_schedule)
+from descent_engine.network.lab_plans import (COMPARE_RULES, DEFAULT_EPOCHS, Plan, default_config, fit_schedule,
+                                              plans_for)
+from tui.netlab.job import RULE_COLORS, SLICE_ROUNDS, Track, TrainingJob
+from tui.netlab.screen import PACES, NetworkScreen
+from tui.netlab.text import MARKER_GLYPHS, fit_items, info_items, series_glyph, wrapped_lines
 
 
 def sync(test):
@@ -219,8 +221,8 @@ async def test_n_trains_one_slice_and_the_charts_follow():
         assert np.array_equal(acc.lines[0].y, s.train_acc_history)
         ratio = screen.query_one("#net-ratio", Chart)
         assert len(ratio.lines) == 3  # one per weight matrix: 2 -> 16 -> 16 -> 3
-        # three legend rows would cover the 5 rows of this plot at 80x24: no legend
-        assert ratio.size.height - 3 < 2 * 3 and [ln.label for ln in ratio.lines] == ["", "", ""]
+        # the legend is in the border, so it stays at 80x24 too
+        assert [ln.label for ln in ratio.lines] == ["W1", "W2", "W3"] and "W1" in ratio.legend
         assert f"loss {s.loss_history[-1]:.3f}" in info(screen)
 
 
@@ -310,7 +312,7 @@ async def test_d_cycles_the_schedules_fitted_to_the_run():
         s = solver(screen)
         assert s.schedule.name == names[1]
         assert s.schedule_hp == get_schedule(names[1]).hparams(fit_schedule(names[1], CONFIG.epochs))
-        assert f"{names[1]} schedule" in status(screen)
+        assert f"{names[1]} k" in status(screen)  # 80x24: the schedule and its knobs as one item
         planned = screen.job.tracks[0].planned_lr
         assert planned[-1] < planned[0]  # a decay over the run, not a flat line
         await pilot.press("D", "D")
@@ -332,19 +334,19 @@ async def test_c_compares_the_four_rules_at_the_notes_rates():
         assert all(t.solver.t == SLICE_ROUNDS for t in screen.job.tracks)  # lockstep
         loss = screen.query_one("#net-loss", Chart)
         assert [ln.color for ln in loss.lines] == [RULE_COLORS[r] for r in COMPARE_RULES]
-        assert [ln.label for ln in loss.lines] == [""] * 4  # 4 legend rows do not fit beside 4 plot rows
+        assert [ln.label for ln in loss.lines] == list(COMPARE_RULES)  # named in the border legend
         # ... so the status names each rule with its colour swatch and its lr
         assert all(f"━ {r} lr" in status(screen) for r in COMPARE_RULES)
         assert "it 5/15 (0.6 epochs)" in status(screen)  # a step count, not an early stop
         job = screen.job
         await pilot.press("u")  # the compared rules are fixed
         assert screen.job is job
-        assert "u/U" not in [k for k, _ in screen.key_hints()]
+        assert "u/U" not in [k for k, _ in screen.hints()]
         await pilot.press("l")
         assert [t.solver.hp["lr"] for t in screen.job.tracks] == [2 * NOTE_LRS[r] for r in COMPARE_RULES]
         await pilot.press("c")
         assert screen.view == "single" and len(screen.job.tracks) == 1
-        assert "u/U" in [k for k, _ in screen.key_hints()]
+        assert "u/U" in [k for k, _ in screen.hints()]
 
 
 @sync
@@ -382,11 +384,11 @@ async def test_brackets_change_the_studys_sgd_batch_by_one_momentum_batch():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        assert "[/]" not in dict(screen.key_hints())
+        assert "[/]" not in dict(screen.hints())
         await pilot.press("right_square_bracket")  # not bound outside the study
         assert screen.view == "single"
         await pilot.press("f")
-        assert "[/]" in dict(screen.key_hints())
+        assert "[/]" in dict(screen.hints())
 
         def batches():
             return sorted({t.solver.batch_size for t in screen.job.tracks if t.solver.update_rule == "gd"})
@@ -426,7 +428,7 @@ async def test_hints_list_every_shown_binding():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        hints = dict(screen.key_hints())
+        hints = dict(screen.hints())
         for key in ("space", "n", "r", "u/U", "b/B", "l/L", "d/D", "c", "f", "esc"):
             assert key in hints
         assert screen.query_one("#net-hints").plain.count("  ") >= len(hints) - 1
@@ -455,10 +457,14 @@ def test_fit_items_drops_whole_items_lowest_priority_first():
     assert fit_items(items, 3, 1) == [("aaaa", "")]  # never empty: the first is kept
 
 
-def test_legend_fits_only_beside_the_data():
-    assert legend_fits(2, 7)  # 4 plot rows: 2 legend rows leave 2
-    assert not legend_fits(3, 7)
-    assert legend_fits(3, 9) and not legend_fits(4, 9)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
+async def test_the_layer_chart_has_a_legend_at_every_size(size):
+    app = NetHost()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        legend = app.screen.query_one("#net-ratio", Chart).legend
+        assert "W1" in legend and "W3" in legend  # the blobs net has three weight matrices
 
 
 def test_series_glyph_is_the_charts_marker_without_colour():
@@ -486,7 +492,7 @@ async def test_ghost_at_80x24_keeps_status_lines_and_chart_rows():
         assert [c.size.height for c in screen.query(Chart)] == rows  # the ghost took no rows
         assert screen.query_one("#net-status").size.height + screen.query_one("#net-info").size.height == 3
         loss = screen.query_one("#net-loss", Chart)
-        assert [ln.label for ln in loss.lines] == ["", "", ""]  # previous, loss, EWA: too many for 4 rows
+        assert "previous" in loss.legend or "pre" in loss.legend  # in the border: no rows taken
 
 
 @sync
@@ -525,7 +531,7 @@ async def test_pace_keys_cap_the_live_speed_and_q_quits():
         assert screen.job.pace == PACES[2]
         await pilot.press("full_stop", "full_stop", "full_stop")
         assert screen.job.pace is None and "it/s" not in status(screen)
-        assert ("q", "quit") in screen.key_hints()
+        assert any(b.key == "q" and b.action == "app.quit" for b in screen.BINDINGS)  # in help, not the footer
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running

@@ -1,10 +1,14 @@
-"""Formatting both labs share: settings as ``label value`` items (from the registries' Params)."""
+"""What both labs share: settings as ``label value`` items (from the registries' Params) and the
+smallest terminal they draw in."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
 from descent_engine.params import Param, format_value
+
+#: below this a lab says the terminal is too small instead of drawing (width, height)
+MIN_SIZE = (60, 20)
 
 
 def params_text(params: Iterable[Param], values: Mapping[str, Any]) -> list[str]:

@@ -28,6 +28,7 @@ from descent_engine.schedules import SCHEDULES
 
 from .. import keys
 from ..commands import LabCommands
+from ..formatting import MIN_SIZE
 from ..messages import RunCommand, SetChoice, SetParam
 from ..widgets.plot import Chart, Landscape
 from ..widgets.wrapline import KeyHints
@@ -36,8 +37,6 @@ from .plots import LabPlots
 from .text import StatusLine, TheoryLine
 from .ticker import FRAME_RATE, Ticker
 
-#: below this the screen says so instead of drawing (width, height)
-MIN_SIZE = (60, 20)
 
 #: layout name -> charts shown (in grid order); chosen by terminal size in :func:`layout_for`
 LAYOUTS = {
@@ -377,7 +376,7 @@ class LabScreen(Screen):
         self.app.push_screen(HelpScreen())
 
     def action_network(self) -> None:
-        from ..screens.network import NetworkScreen
+        from ..netlab.screen import NetworkScreen
 
         self.app.push_screen(NetworkScreen())
 

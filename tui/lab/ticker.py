@@ -21,11 +21,10 @@ from typing import Protocol
 
 from textual.timer import Timer
 
+from ..background import FRAME_RATE  # redraws per second while running (both labs)
 from ..widgets.plot.strips import input_pending
 from .model import Lab
 
-#: redraws per second while running (the bytes sent to the terminal scale with it)
-FRAME_RATE = 10
 #: seconds of chart building in one go (a key press waits for one slice at most)
 FRAME_BUDGET = 0.008
 #: seconds of engine stepping per tick (the engine shares the UI thread: see model.py)

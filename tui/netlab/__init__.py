@@ -1,0 +1,1 @@
+"""The network lab: the note's network trained live (screen), its training job, text and charts."""
