@@ -30,6 +30,7 @@ from typing import Iterator, Sequence
 from descent_engine.params import Param, ParamError
 
 from . import data as cli_data, network as cli_network, run as cli_run
+from . import ratemap as cli_ratemap
 from .common import CliError, Interrupted, quiet_stdout, shorten
 from .flags import add_param_flags, parse_flag
 from .settings import active_preset, add_settings_arguments, settings_from_args
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.register(sub)
     cli_network.register(sub)
     cli_data.register(sub)
+    cli_ratemap.register(sub)
     add_settings_arguments(parser)
     add_param_flags(parser.add_argument_group("the lab"), (SCREENSHOT_DIR,), prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages
