@@ -141,8 +141,9 @@ def grid_for(settings: Settings | ResolvedSettings, size: int = SIZE.default, lr
 
 
 class RateMapJob:
-    """A rate map computed in slices: the predicted map a row at a time, then the measured run a
-    few steps at a time. ``work(seconds)`` does about that much and returns True when done;
+    """A rate map computed in slices: the predicted map a piece of a row at a time, then the
+    measured run a step at a time, then its fit. ``work(seconds)`` does about that much (at least
+    one slice) and returns True when done;
     ``result()`` is the map so far (measured all nan until the run is done)."""
 
     def __init__(self, settings: Settings, grid: Grid, steps: int = STEPS.default) -> None:
@@ -154,9 +155,11 @@ class RateMapJob:
         r = settings.resolved()
         self._r = r
         self.predicted = np.full(grid.shape, np.nan) if predict.predictable(r.rule, r.problem) else None
-        self._rows = predict.predicted_rows(r.rule, r.hp, r.problem, grid)
+        self._pieces = predict.predicted_pieces(r.rule, r.hp, r.problem, grid)
         self._rows_done = 0 if self.predicted is not None else grid.n_beta
         self._cells: Cells | None = None
+        self._fit = None  # the fit's pieces, once the cells have run
+        self._rate, self._blown = np.full(grid.shape, np.nan), np.zeros(grid.shape, dtype=bool)
         self._measured: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -181,15 +184,23 @@ class RateMapJob:
         start = clock()
         while not self.done:
             if not self.predicted_done:
-                i, row = next(self._rows)
-                self.predicted[i] = row  # type: ignore[index]
-                self._rows_done += 1
+                i, cols, rates = next(self._pieces)
+                self.predicted[i, cols] = rates  # type: ignore[index]
+                if cols.stop == self.grid.n_lr:
+                    self._rows_done += 1
+            elif self._cells is None:
+                self._cells = Cells(self._r.rule, self._r.hp, self._r.problem, self.grid, self.steps)
+            elif not self._cells.done:
+                self._cells.advance(1)
             else:
-                if self._cells is None:
-                    self._cells = Cells(self._r.rule, self._r.hp, self._r.problem, self.grid, self.steps)
-                self._cells.advance(max(1, min(50, self.steps // 20)))
-                if self._cells.done:
-                    self._measured = self._cells.rates()
+                if self._fit is None:
+                    self._fit = self._cells.fit_pieces()
+                piece = next(self._fit, None)
+                if piece is None:
+                    self._measured = (self._rate, self._blown)
+                else:
+                    rows, rate, blown = piece
+                    self._rate[rows], self._blown[rows] = rate, blown
             if clock() - start >= seconds:
                 break
         return self.done
@@ -204,7 +215,7 @@ class RateMapJob:
         if self._measured is None:
             measured, blown = np.full(self.grid.shape, np.nan), np.zeros(self.grid.shape, dtype=bool)
         else:
-            measured, blown = self._measured
+            measured, blown = self._measured[0].copy(), self._measured[1].copy()
         cells = self._cells
         return RateMap(self.settings, self.grid, self.steps,
                        None if self.predicted is None else self.predicted.copy(), measured, blown,

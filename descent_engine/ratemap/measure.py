@@ -109,14 +109,20 @@ class Cells:
         """The absolute error below which round-off in ``w_k - w*`` may take over."""
         return ROUNDOFF * float(np.finfo(float).eps) * float(np.max(np.abs(self.w_star), initial=0.0))
 
-    def rates(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(rate, blown)`` from the steps taken so far (rate nan where it cannot be measured);
-        fitted a few rows at a time, so the fit's temporaries stay small."""
+    def fit_pieces(self):
+        """``(rows, rate, blown)`` a few beta rows at a time (each about 2M error values: the fit's
+        temporaries stay small, and a screen can fit between frames)."""
         err = self.err[: self.k + 1]
-        rate, blown = np.full(self.grid.shape, np.nan), np.zeros(self.grid.shape, dtype=bool)
         rows = max(1, int(2**21 // max(err[0].size // self.grid.n_beta * err.shape[0], 1)))
         for i in range(0, self.grid.n_beta, rows):
-            rate[i:i + rows], blown[i:i + rows] = fit_rates(err[:, i:i + rows], self.floor())
+            rate, blown = fit_rates(err[:, i:i + rows], self.floor())
+            yield slice(i, min(i + rows, self.grid.n_beta)), rate, blown
+
+    def rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rate, blown)`` from the steps taken so far (rate nan where it cannot be measured)."""
+        rate, blown = np.full(self.grid.shape, np.nan), np.zeros(self.grid.shape, dtype=bool)
+        for rows, r, b in self.fit_pieces():
+            rate[rows], blown[rows] = r, b
         return rate, blown
 
 

@@ -47,14 +47,23 @@ def predictable(rule: Rule, problem: Problem) -> bool:
     return rule.linear_map is not None and eigenvalues(problem) is not None
 
 
-def predicted_rows(rule: Rule, hp: Mapping[str, Any], problem: Problem, grid: Grid) -> Iterator[tuple[int, np.ndarray]]:
-    """``(row, rates)`` for each beta row in turn (nothing when there is no prediction), so a
-    screen can draw the map row by row."""
+#: maps per piece of :func:`predicted_pieces` (a few milliseconds of work)
+PIECE = 2048
+
+
+def predicted_pieces(rule: Rule, hp: Mapping[str, Any], problem: Problem, grid: Grid
+                     ) -> Iterator[tuple[int, slice, np.ndarray]]:
+    """``(row, columns, rates)`` piece by piece, each about :data:`PIECE` maps (nothing when
+    there is no prediction), so a screen can draw the map as it goes without waiting long."""
     lam = eigenvalues(problem)
     if rule.linear_map is None or lam is None:
         return
+    step = max(1, PIECE // lam.shape[0])
     for i in range(grid.n_beta):
-        yield i, row_rates(rule, grid.row_hp(hp, i), grid.lr, lam)
+        row_hp = grid.row_hp(hp, i)
+        for j in range(0, grid.n_lr, step):
+            cols = slice(j, min(j + step, grid.n_lr))
+            yield i, cols, row_rates(rule, row_hp, grid.lr[cols], lam)
 
 
 def predicted(rule: Rule, hp: Mapping[str, Any], problem: Problem, grid: Grid) -> np.ndarray | None:
@@ -62,6 +71,6 @@ def predicted(rule: Rule, hp: Mapping[str, Any], problem: Problem, grid: Grid) -
     if not predictable(rule, problem):
         return None
     out = np.full(grid.shape, np.nan)
-    for i, row in predicted_rows(rule, hp, problem, grid):
-        out[i] = row
+    for i, cols, rates in predicted_pieces(rule, hp, problem, grid):
+        out[i, cols] = rates
     return out
