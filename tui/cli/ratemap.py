@@ -127,6 +127,20 @@ def _cell_text(m: RateMap, kind: str) -> str:
     return f"lr {c.lr:.4g}{beta}  rate {c.rate:.6g}"
 
 
+def _closed_form(r) -> str | None:
+    """The rule's closed-form best constant settings on a quadratic (off the grid), if it has one."""
+    from descent_engine import theory
+
+    if not r.problem.quadratic or not r.rule.linear:
+        return None
+    sp = theory.spectrum(r.problem.hessian())
+    o = theory.optimum(r.rule, sp.lam_min, sp.lam_max)
+    if o is None:
+        return None
+    beta = "" if o.beta is None else f"  {o.beta_name} {o.beta:.4g}"
+    return f"lr {o.lr:.4g}{beta}  rate {o.rate:.6g} (closed form, off the grid)"
+
+
 def summary_text(m: RateMap) -> str:
     r = m.settings.resolved()
     g = m.grid
@@ -137,7 +151,10 @@ def summary_text(m: RateMap) -> str:
         rows.append((f"best {kind}", _cell_text(m, kind)))
         frac = m.diverged_fraction(kind)
         if frac is not None:
-            rows.append((f"diverged {kind[:4]}.", f"{100 * frac:.1f}% of the cells"))
+            rows.append(("  diverges", f"{100 * frac:.1f}% of the cells (rate >= 1)"))
+    best = _closed_form(r)
+    if best is not None:
+        rows.append(("theory optimum", best))
     rows.append(("cells run", f"{m.mode}; gradient: {m.grad_mode}"))
     return "\n".join(f"{k:<16} {v}" for k, v in rows) + "\n"
 
