@@ -157,6 +157,7 @@ class RateMapJob:
         self.predicted = np.full(grid.shape, np.nan) if predict.predictable(r.rule, r.problem) else None
         self._pieces = predict.predicted_pieces(r.rule, r.hp, r.problem, grid)
         self._rows_done = 0 if self.predicted is not None else grid.n_beta
+        self.predicted_done_units = 0  # pieces of the predicted map done
         self._cells: Cells | None = None
         self._fit = None  # the fit's pieces, once the cells have run
         self._rate, self._blown = np.full(grid.shape, np.nan), np.zeros(grid.shape, dtype=bool)
@@ -186,6 +187,7 @@ class RateMapJob:
             if not self.predicted_done:
                 i, cols, rates = next(self._pieces)
                 self.predicted[i, cols] = rates  # type: ignore[index]
+                self.predicted_done_units += 1
                 if cols.stop == self.grid.n_lr:
                     self._rows_done += 1
             elif self._cells is None:

@@ -162,10 +162,17 @@ class RateMapScreen(ModalScreen["Settings | None"]):
             self._timer = self.set_interval(1 / TICKS, self._tick)
 
     def _tick(self) -> None:
+        """A slice of work; the map redrawn when it has something new, else just the progress."""
         assert self.job is not None
-        if self.job.work(SLICE) and self._timer is not None:
+        before = self._drawn()
+        done = self.job.work(SLICE)
+        if done and self._timer is not None:
             self._timer.stop()
-        self._update()
+            self._timer = None
+        if done or self._drawn() != before:
+            self._update()
+        else:
+            self.query_one("#map-title", Static).update(self._title())
 
     # -- drawing ----------------------------------------------------------------------------------
     def _update(self) -> None:
@@ -181,21 +188,24 @@ class RateMapScreen(ModalScreen["Settings | None"]):
             self._limits = (None, None)
         view = self.query_one(RateMapView)
         v = values[self.kind]
-        view.set_values(None if v is None else v[::-1], key=(self.kind, job.done_units), lo=self._limits[0],
-                        hi=self._limits[1])
-        view.marks_changed((self.kind, job.done_units, self.row, self.col))
+        drawn = self._drawn()
+        view.set_values(None if v is None else v[::-1], key=drawn, lo=self._limits[0], hi=self._limits[1])
+        view.marks_changed((drawn, self.row, self.col))
         self._texts()
+
+    def _drawn(self) -> tuple:
+        """What the map shows so far: it changes with each predicted piece and once the measured
+        run is fitted, not with each measured step (nothing new to draw then)."""
+        job = self.job
+        assert job is not None
+        return (self.kind, job.predicted_done_units, job.done)
 
     def _texts(self) -> None:
         job, g, m = self.job, self.grid, self.map
         assert job is not None and g is not None and m is not None
         r = self._resolved
         kind = self.kind if m.raw(self.kind) is not None else "measured"
-        problem = r.problem.title if self.app.size.width >= 120 else r.problem.name
-        title = f"Rate map  {problem}  {r.rule.name}  ·  {kind} rate per step of |w − w*|"
-        if not job.done:
-            title += f"  ·  computing {100 * job.done_units / job.total:.0f}%"
-        self.query_one("#map-title", Static).update(title)
+        self.query_one("#map-title", Static).update(self._title())
         view = self.query_one(RateMapView)
         rows = view.styles.height.value if view.styles.height is not None else g.n_beta
         ch = max(1, int(rows) // g.n_beta)
@@ -210,6 +220,16 @@ class RateMapScreen(ModalScreen["Settings | None"]):
         box.border_title = "lr → (log)" if g.beta_name is None else f"{g.beta_name} ↑   lr → (log)"
         self.query_one("#map-lr", Static).update(self._lr_axis(int(view.styles.width.value)))
         self.query_one("#map-info", Static).update(self._info(kind))
+
+    def _title(self) -> str:
+        job, m, r = self.job, self.map, self._resolved
+        assert job is not None and m is not None
+        kind = self.kind if m.raw(self.kind) is not None else "measured"
+        problem = r.problem.title if self.app.size.width >= 120 else r.problem.name
+        title = f"Rate map  {problem}  {r.rule.name}  ·  {kind} rate per step of |w − w*|"
+        if not job.done:
+            title += f"  ·  computing {100 * job.done_units / job.total:.0f}%"
+        return title
 
     def _lr_axis(self, width: int) -> str:
         g = self.grid
@@ -270,7 +290,7 @@ class RateMapScreen(ModalScreen["Settings | None"]):
             return
         self.row = min(max(self.row + d_row, 0), g.n_beta - 1)
         self.col = min(max(self.col + d_col, 0), g.n_lr - 1)
-        self.query_one(RateMapView).marks_changed((self.kind, self.job.done_units, self.row, self.col))  # type: ignore[union-attr]
+        self.query_one(RateMapView).marks_changed((self._drawn(), self.row, self.col))
         self.query_one("#map-info", Static).update(self._info(self.kind if self.map.raw(self.kind) is not None else "measured"))  # type: ignore[union-attr]
 
     def action_toggle_kind(self) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from rich.text import Text
+from rich.text import Span, Text
 from textual.markup import escape
 from textual.widget import Widget
 
@@ -106,6 +106,8 @@ class Heatmap(RowStrips, Widget):
         self._marks_key: object = None
         self._cache_key: object = None
         self._cache: Text | None = None
+        self._base_key: object = None
+        self._base_cache: tuple = ()
         self.builds = 0
 
     # -- data -------------------------------------------------------------------------------------
@@ -170,11 +172,11 @@ class Heatmap(RowStrips, Widget):
         band = grid_band[ys][:, xs]
         return band, contour_edges(band) if self.contours else np.zeros_like(band, dtype=bool)
 
-    def _base(self, width: int, height: int, mono: bool) -> tuple[np.ndarray, list[list[tuple[str, str | None]]]]:
+    def _base(self, width: int, height: int, mono: bool) -> tuple[np.ndarray, list]:
         """The bands as (character, style) rows, before the marks (cached per data, size, colour)."""
         key = (self._values_key, width, height, mono)
-        if getattr(self, "_base_key", None) == key:
-            return self._base_cache
+        if self._base_key == key:
+            return self._base_cache[0], self._base_cache[1]
         band, edge = self._cells(width, height)
         ramp, palette = self.ramp, self.palette
         grid: list[list[tuple[str, str | None]]] = []
@@ -190,7 +192,7 @@ class Heatmap(RowStrips, Widget):
                 else:
                     row.append((" ", f"on {palette[b]}"))
             grid.append(row)
-        self._base_key, self._base_cache = key, (band, grid)
+        self._base_key, self._base_cache = key, (band, grid, [_row(row) for row in grid])
         return band, grid
 
     def render(self) -> Text:
@@ -204,31 +206,28 @@ class Heatmap(RowStrips, Widget):
             self._cache, self._cache_rows = Text(""), None
             return self._cache
         self.builds += 1
-        band, grid = self._base(width, height, mono)
-        grid = [row[:] for row in grid]
+        band, base = self._base(width, height, mono)
+        rows = list(self._base_cache[2])  # the rows without marks, made once per data and size
         palette = self.palette
+        marked: dict[int, list] = {}
         for m in self.marks(width, height):
             if 0 <= m.y < height and 0 <= m.x < width:
                 b = int(band[m.y, m.x])
                 style = m.color
                 if not mono and b >= 0 and not (m.color and (" on " in m.color or "reverse" in m.color)):
                     style = f"{m.color or _ink(palette[b])} on {palette[b]}"  # the band stays behind
-                grid[m.y][m.x] = (m.char, style)
-        text = Text(no_wrap=True, overflow="crop")
-        rows = []
-        for r, row in enumerate(grid):
-            if r:
-                text.append("\n")
-            line, runs = _row(row)
-            rows.append((line, runs))
-            pos = 0
-            for start, end, style in runs:
-                if start > pos:
-                    text.append(line[pos:start])
-                text.append(line[start:end], style=style)
-                pos = end
-            if pos < len(line):
-                text.append(line[pos:])
+                row = marked.get(m.y)
+                if row is None:
+                    row = marked[m.y] = base[m.y][:]
+                row[m.x] = (m.char, style)
+        for y, row in marked.items():
+            rows[y] = _row(row)
+        # one Text with its spans given whole (appending run by run costs more than the rest)
+        spans, offset = [], 0
+        for line, runs in rows:
+            spans += [Span(offset + a, offset + b, style) for a, b, style in runs]
+            offset += len(line) + 1
+        text = Text("\n".join(line for line, _ in rows), no_wrap=True, overflow="crop", spans=spans)
         self._cache = text
         self._cache_rows, self._cache_size = rows, (width, height)
         return text
