@@ -17,13 +17,14 @@ QUAD_GD = Settings("quadratic", "gd", rule_params={"lr": 0.05})
 class Host(App):
     """Pushes the screen on mount and keeps what it dismissed with."""
 
-    def __init__(self, settings: Settings, synchronous: bool = True, steps: int = 200) -> None:
+    def __init__(self, settings: Settings, synchronous: bool = True, steps: int = 200, **options) -> None:
         super().__init__()
-        self.settings, self.synchronous, self.steps = settings, synchronous, steps
+        self.settings, self.synchronous, self.steps, self.options = settings, synchronous, steps, options
         self.result: object = "not dismissed"
 
     def on_mount(self) -> None:
-        self.push_screen(RateMapScreen(self.settings, synchronous=self.synchronous, steps=self.steps), self.done)
+        self.push_screen(RateMapScreen(self.settings, synchronous=self.synchronous, steps=self.steps, **self.options),
+                         self.done)
 
     def done(self, result) -> None:
         self.result = result
@@ -78,23 +79,29 @@ async def test_cursor_stops_at_the_edges_and_gd_has_one_row():
 
 
 async def test_it_draws_progressively_and_answers_keys_while_computing():
-    app = Host(NOTES, synchronous=False, steps=8000)
+    # one unit of work per tick, and the ticks stepped here: deterministic whatever the load
+    app = Host(NOTES, synchronous=False, steps=8000, slice_seconds=0.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
-        assert not screen.job.done  # the first frame comes before the work is done
+        screen._timer.pause()
+        job = screen.job
+        assert not job.done  # the first frame comes before the work is done
+        while not job.predicted_done:  # a piece of the predicted map per tick, drawn as it comes
+            before = job.predicted_done_units
+            screen._tick()
+            assert job.predicted_done_units == before + 1
+            assert np.array_equal(np.isfinite(screen.map.predicted), np.isfinite(job.predicted))
+        assert np.isfinite(screen.map.predicted).all()
         col = screen.col
         await pilot.press("right")
         assert screen.col == col + 1  # answered while the map is being computed
-        for _ in range(100):  # the first ticks draw the predicted map
-            if np.isfinite(screen.map.predicted).all():
-                break
-            await pilot.pause(0.05)
-        assert np.isfinite(screen.map.predicted).all()
-        assert np.isnan(screen.map.measured).all() and not screen.job.done  # the measured run goes on
-        screen.job.run()  # the rest at once (the ticks would take a second or two)
-        await pilot.pause(0.1)  # the next tick sees the work done, stops the timer and draws it
-        assert np.isfinite(screen.map.measured).any()
+        for _ in range(10):
+            screen._tick()
+        assert np.isnan(screen.map.measured).all() and not job.done  # the measured run goes on
+        job.run()  # the rest at once
+        screen._tick()  # the tick that finds the work done draws it and stops the timer
+        assert np.isfinite(screen.map.measured).any() and screen._timer is None
 
 
 def test_speed_is_log_steps_per_digit():

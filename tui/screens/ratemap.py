@@ -9,7 +9,8 @@ and the measured map; ``o`` jumps to the optimum. Cells that do not converge are
 the optimum ``★``, the cursor ``[]``. The colour (or, without colour, the character) of a cell is
 its speed: log10 of the steps it takes to gain a digit, ``ln 0.1 / ln rate``.
 
-``synchronous=True`` computes everything before the first frame (tests, snapshots).
+``synchronous=True`` computes everything before the first frame (tests, snapshots);
+``slice_seconds=0`` makes each tick one unit of work (a test steps the ticks itself).
 """
 
 from __future__ import annotations
@@ -122,9 +123,10 @@ class RateMapScreen(ModalScreen["Settings | None"]):
     BINDINGS = bindings(RATEMAP_KEYS)
 
     def __init__(self, settings: Settings, *, steps: int = STEPS, synchronous: bool = False,
-                 name: str | None = None, id: str | None = None) -> None:
+                 slice_seconds: float = SLICE, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.settings, self.steps, self.synchronous = settings, int(steps), synchronous
+        self.slice_seconds = slice_seconds  # 0: one unit of work per tick (tests)
         self.kind = "predicted"
         self.row = self.col = 0
         self.grid: Grid | None = None
@@ -165,7 +167,7 @@ class RateMapScreen(ModalScreen["Settings | None"]):
         """A slice of work; the map redrawn when it has something new, else just the progress."""
         assert self.job is not None
         before = self._drawn()
-        done = self.job.work(SLICE)
+        done = self.job.work(self.slice_seconds)
         if done and self._timer is not None:
             self._timer.stop()
             self._timer = None
