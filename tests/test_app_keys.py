@@ -296,7 +296,7 @@ async def test_a_long_ghost_does_not_set_the_step_axis():
         await pilot.press("l", "n", "n", "n")  # a new short run beside a 2000-step ghost
         for name in ("loss", "grads", "params", "ewa"):
             chart = app.screen.query_one(f"#{name}")
-            # the live run's range (the loss chart: and its predicted rate, to 1.5 k + 10 rounded up),
+            # the live run's range (the loss chart: and its predicted rate, to 1.2 k + 5 rounded up),
             # never the ghost's 2000 steps
             assert chart.limits[0][1] <= (20 if name == "loss" else 10), name
             ghost = [ln for ln in chart.lines if ln.dim]

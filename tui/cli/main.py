@@ -32,7 +32,7 @@ from descent_engine.adjust import MAX_COMPARE
 from descent_engine.params import Param, ParamError, ParamSet
 from descent_engine.rules import RULES
 
-from . import data as cli_data, network as cli_network, run as cli_run, serve as cli_serve
+from . import data as cli_data, network as cli_network, ratemap as cli_ratemap, run as cli_run, serve as cli_serve
 from .common import CliError, Interrupted, quiet_stdout, shorten
 from .flags import add_param_flags, parse_flag
 from .session import Session
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_network.register(sub)
     cli_data.register(sub)
     cli_serve.register(sub)
+    cli_ratemap.register(sub)
     add_settings_arguments(parser)
     add_param_flags(parser.add_argument_group("the lab"), LAB_PARAMS, prefix="app_")
     parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's error messages

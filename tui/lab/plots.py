@@ -49,10 +49,10 @@ EIGEN_LINES = 4
 
 def _run_end(lab: Lab, k: float) -> float:
     """Where a step axis ends: the run's step limit, or without one a round number (1-2-5) past
-    1.5 k."""
+    1.2 k + 5 (room for the prediction, the run still most of the axis)."""
     if lab.stops and lab.max_steps is not None and k < lab.max_steps:
         return float(lab.max_steps)
-    return float(stable_limits((0.0, 1.5 * k + 10.0), None, from_zero=True)[1])
+    return float(stable_limits((0.0, 1.2 * k + 5.0), None, from_zero=True)[1])
 
 
 class LabPlots:
@@ -248,7 +248,7 @@ class LabPlots:
     def _lr(self, lab: Lab, first: Trace, live, ghosts, compare, key) -> None:
         lines: list[Line] = []
         k = max(d.step[-1] for d in live) if live else 0
-        horizon = _run_end(lab, float(k))  # the run's limit, else a round number past 1.5 k
+        horizon = _run_end(lab, float(k))  # the run's limit, else a round number past 1.2 k + 5
         if not compare:
             future = np.unique(np.linspace(k, horizon, 256).astype(np.int64))
             lines.append(Line(future.astype(float), first.run.resolved.lrs(future), "coming", dim=True))

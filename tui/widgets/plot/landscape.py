@@ -1,8 +1,11 @@
-"""The landscape: the loss over the problem's bounds as contour bands, trajectories on top.
+"""The landscape: the loss over the problem's bounds as filled bands, contours and trajectories.
 
-The bands are log10(L − L*) in nine steps from the 1st to the 99th percentile of the grid, low
-to high; each band has a character (:data:`BAND_CHARS`, readable in monochrome) and a colour
-(:data:`BAND_COLORS`, dark to light). The title carries the key (:func:`band_key`).
+A :class:`~.heatmap.Heatmap` of log10(L − L*) at the widget's own resolution, in nine bands from
+the 1st to the 99th percentile of the grid, low to high: in colour each band is filled with its
+colour (:data:`BAND_COLORS`, dark to light) and its edges carry the band's character as contour
+lines; without colour every cell shows its band's character (:data:`BAND_CHARS`, sparse to
+dense), so the bands read in monochrome too. The title carries the key (:func:`band_key`). The
+trajectories, the start, the current point and w* are marks on top.
 """
 
 from __future__ import annotations
@@ -11,30 +14,27 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from rich.text import Text
-from textual.widget import Widget
 
+from .heatmap import PALETTE, RAMP, Heatmap, Mark, key_markup
 from .line import _fingerprint, decimate
-from .strips import RowStrips, refresh_changed_rows
 
-#: characters of the contour lines, low loss to high (distinct without colour)
-BAND_CHARS = "·∙:-=+*#%"
-BAND_COLORS = ("#1f4e79", "#21618c", "#2874a6", "#2e86c1", "#3498db", "#5dade2", "#85c1e9", "#aed6f1", "#d6eaf8")
-#: a live path's mark per run when there is no colour (none of them is a contour character)
+#: the bands' characters, low loss to high (distinct without colour), and their colours
+BAND_CHARS = RAMP
+BAND_COLORS = PALETTE
+#: a live path's mark per run when there is no colour (none of them is a band character)
 PATH_MARKS = ("•", "×", "▪", "◆")
 _RICH_PALETTE = ("bright_cyan", "dark_orange", "bright_green", "bright_magenta")
 #: the key's words, longest first (the first that fits the title is shown)
-_KEY_FORMS = ("bands log10(L−L*): low {ramp} high", "log10(L−L*) low {ramp} high", "low {ramp} high")
+_KEY_FORMS = (("bands log10(L−L*):", "low"), ("log10(L−L*)", "low"), ("", "low"))
 
 
 def band_key(width: int) -> tuple[str, str]:
     """The bands' key in at most ``width`` cells, as (plain text, markup with each band
-    character in its colour); ("", "") when none fits."""
-    for form in _KEY_FORMS:
-        plain = form.format(ramp=BAND_CHARS)
+    character on its colour); ("", "") when none fits."""
+    for words, low in _KEY_FORMS:
+        plain = (f"{words} " if words else "") + f"{low} {BAND_CHARS} high"
         if len(plain) <= width:
-            ramp = "".join(f"[{c}]{ch}[/]" for ch, c in zip(BAND_CHARS, BAND_COLORS))
-            return plain, form.format(ramp=ramp)
+            return plain, key_markup(BAND_CHARS, BAND_COLORS, low, "high", width, words)
     return "", ""
 
 
@@ -49,21 +49,19 @@ class Path:
     dim: bool = False
 
 
-class Landscape(RowStrips, Widget):
-    """The loss over the problem's bounds as contour bands, trajectories on top, ★ at w*.
+class Landscape(Heatmap):
+    """The loss over the problem's bounds as filled bands, trajectories on top, ★ at w*.
 
-    ``set_problem`` gives the loss on a grid (called once per problem and size, cached);
-    ``show`` redraws the paths only when they changed. One character per cell: a contour cell
-    shows its band's character (so bands read in monochrome too), a path cell ``•`` (ghost
-    ``∘``), the current point ``●``, the start ``○``, the optimum ``★``. The title ends with
-    the bands' key where it fits.
+    ``set_problem`` gives the loss on a grid (evaluated once per problem and size, cached);
+    ``show`` redraws the paths only when they changed. One character per cell: a path cell
+    ``•`` (ghost ``∘``), the current point ``●``, the start ``○``, the optimum ``★``. The title
+    ends with the bands' key where it fits.
     """
 
     def __init__(self, title: str = "", *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+        super().__init__(title, ramp=BAND_CHARS, palette=BAND_COLORS, name=name, id=id, classes=classes)
         self._base_title = title
-        self.border_title = title
         self._problem_key: object = None
         self._loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
         self._bounds = ((0.0, 1.0), (0.0, 1.0))
@@ -71,11 +69,8 @@ class Landscape(RowStrips, Widget):
         self._loss_star = 0.0
         self._paths: tuple[Path, ...] = ()
         self._paths_key: object = None
-        self._bands_key: object = None
-        self._bands: list[list[tuple[str, str | None]]] = []
-        self._cache_key: object = None
-        self._cache: Text | None = None
-        self.builds = 0
+        self._z_key: object = None
+        self._z: np.ndarray | None = None
 
     def on_resize(self) -> None:
         """The title with the bands' key: after the whole title where it fits, else after the
@@ -99,7 +94,7 @@ class Landscape(RowStrips, Widget):
         self._bounds = (tuple(map(float, bounds[0])), tuple(map(float, bounds[1])))
         self._star = (float(w_star[0]), float(w_star[1]))
         self._loss_star = float(loss_star)
-        self.refresh()
+        self.set_values(None, key=("problem", key))
 
     def show(self, paths: Sequence[Path], key: object = None) -> None:
         paths = tuple(paths)
@@ -108,58 +103,34 @@ class Landscape(RowStrips, Widget):
             return
         self._paths_key = pkey
         self._paths = paths
-        refresh_changed_rows(self)
+        self.marks_changed(pkey)
 
-    # -- geometry ---------------------------------------------------------------------------------
-    def _cells(self, w0: np.ndarray, w1: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    # -- the heatmap's hooks ----------------------------------------------------------------------
+    def grid_values(self, width: int, height: int) -> np.ndarray | None:
+        """log10(L − L*) at the centre of every terminal cell (cached per problem and size)."""
+        if self._loss_grid is None:
+            return None
+        key = (self._problem_key, width, height)
+        if key != self._z_key:
+            (x0, x1), (y0, y1) = self._bounds
+            xs = x0 + (np.arange(width) + 0.5) / width * (x1 - x0)
+            ys = y1 - (np.arange(height) + 0.5) / height * (y1 - y0)
+            W0, W1 = np.meshgrid(xs, ys)
+            with np.errstate(all="ignore"):
+                z = np.asarray(self._loss_grid(W0, W1), dtype=float) - self._loss_star
+                z = np.log10(np.maximum(z, 1e-300))
+            self._z_key, self._z = key, z
+        return self._z
+
+    def _cells_of(self, w0: np.ndarray, w1: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         (x0, x1), (y0, y1) = self._bounds
         cx = np.floor((np.asarray(w0, float) - x0) / (x1 - x0) * width)
         cy = np.floor((y1 - np.asarray(w1, float)) / (y1 - y0) * height)
         return cx, cy
 
-    def _compute_bands(self, width: int, height: int) -> None:
-        key = (self._problem_key, width, height)
-        if key == self._bands_key:
-            return
-        self._bands_key = key
-        (x0, x1), (y0, y1) = self._bounds
-        xs = x0 + (np.arange(width) + 0.5) / width * (x1 - x0)
-        ys = y1 - (np.arange(height) + 0.5) / height * (y1 - y0)
-        W0, W1 = np.meshgrid(xs, ys)
-        with np.errstate(all="ignore"):
-            z = np.asarray(self._loss_grid(W0, W1), dtype=float) - self._loss_star  # type: ignore[misc]
-            z = np.log10(np.maximum(z, 1e-300))
-        finite = np.isfinite(z)
-        nb = len(BAND_CHARS)
-        if finite.any():
-            lo, hi = np.nanpercentile(z[finite], 1), np.nanpercentile(z[finite], 99)
-            band = np.clip(((z - lo) / max(hi - lo, 1e-12) * nb).astype(int), 0, nb - 1)
-        else:
-            band = np.zeros_like(z, dtype=int)
-        # a cell is on a contour where its band differs from the neighbour right of or below it
-        edge = np.zeros_like(band, dtype=bool)
-        edge[:, :-1] |= band[:, :-1] != band[:, 1:]
-        edge[:-1, :] |= band[:-1, :] != band[1:, :]
-        self._bands = [
-            [(BAND_CHARS[b], BAND_COLORS[b]) if e else (" ", None) for b, e in zip(brow, erow)]
-            for brow, erow in zip(band.tolist(), edge.tolist())
-        ]
-
-    # -- rendering --------------------------------------------------------------------------------
-    def render(self) -> Text:
-        width, height = self.size.width, self.size.height
-        mono = bool(getattr(self.app, "no_color", False))
-        key = (self._problem_key, self._paths_key, width, height, mono)
-        if key == self._cache_key and self._cache is not None:
-            return self._cache
-        self._cache_key = key
-        if width < 4 or height < 2 or self._loss_grid is None:
-            self._cache = Text("")
-            self._cache_rows = None
-            return self._cache
-        self.builds += 1
-        self._compute_bands(width, height)
-        grid = [row[:] for row in self._bands]
+    def marks(self, width: int, height: int) -> list[Mark]:
+        out: list[Mark] = []
+        mono = self.mono()
         colour_index = 0
         live_index = 0
         for p in sorted(self._paths, key=lambda p: not p.dim):
@@ -177,47 +148,21 @@ class Landscape(RowStrips, Widget):
             x, y = decimate(p.w0, p.w1, 4 * width)
             if x.shape[0] == 0:
                 continue
-            cx, cy = self._cells(x, y, width, height)
+            cx, cy = self._cells_of(x, y, width, height)
             cx, cy = _densify(cx, cy, width, height)
             inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
             for i, j in zip(cy[inside].astype(int).tolist(), cx[inside].astype(int).tolist()):
-                grid[i][j] = (dot, color)
+                out.append(Mark(i, j, dot, color))
             if not p.dim:
                 for (px, py), mark in (((x[0], y[0]), "○"), ((x[-1], y[-1]), "●")):
-                    c0, c1 = self._cells(np.array([px]), np.array([py]), width, height)
+                    c0, c1 = self._cells_of(np.array([px]), np.array([py]), width, height)
                     if 0 <= c0[0] < width and 0 <= c1[0] < height:
-                        grid[int(c1[0])][int(c0[0])] = (mark, color)
+                        out.append(Mark(int(c1[0]), int(c0[0]), mark, color))
         if self._star is not None:
-            c0, c1 = self._cells(np.array([self._star[0]]), np.array([self._star[1]]), width, height)
+            c0, c1 = self._cells_of(np.array([self._star[0]]), np.array([self._star[1]]), width, height)
             if 0 <= c0[0] < width and 0 <= c1[0] < height:
-                grid[int(c1[0])][int(c0[0])] = ("★", "bold yellow")
-        text = Text(no_wrap=True, overflow="crop")
-        for r, row in enumerate(grid):
-            if r:
-                text.append("\n")
-            run_chars: list[str] = []
-            run_style = row[0][1]
-            for ch, st in row:
-                if st != run_style:
-                    text.append("".join(run_chars), style=run_style)
-                    run_chars, run_style = [], st
-                run_chars.append(ch)
-            text.append("".join(run_chars), style=run_style)
-        self._cache = text
-        self._cache_rows, self._cache_size = [_grid_row(row) for row in grid], (width, height)
-        return text
-
-
-def _grid_row(row: list[tuple[str, str | None]]) -> tuple[str, tuple]:
-    """A landscape row as ``(line, runs)``: its characters and one run per style."""
-    runs = []
-    start = 0
-    for i in range(1, len(row) + 1):
-        if i == len(row) or row[i][1] != row[start][1]:
-            if row[start][1] is not None:
-                runs.append((start, i, row[start][1]))
-            start = i
-    return "".join(ch for ch, _ in row), tuple(runs)
+                out.append(Mark(int(c1[0]), int(c0[0]), "★", "bold yellow"))
+        return out
 
 
 def _densify(cx: np.ndarray, cy: np.ndarray, width: int | None = None, height: int | None = None
