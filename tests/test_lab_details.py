@@ -129,3 +129,30 @@ def test_the_launcher_takes_a_screenshot_dir(monkeypatch, tmp_path, capsys):
     assert main(["--screenshot-dir", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--screenshot-dir" in err and "not a directory" in err
+
+
+async def test_m_opens_the_rate_map_and_enter_applies_its_cell():
+    from tui.screens.ratemap import RateMapScreen
+
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RateMapScreen)
+        await pilot.press("o")  # the cursor to the optimum
+        await pilot.pause()
+        from descent_engine.ratemap import cell_settings
+
+        expected = cell_settings(screen.settings, screen.grid, screen.row, screen.col)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, RateMapScreen)
+        assert app.lab.settings == expected
+        # gd's rate at lr is max |1 - lr λ| (written out here): o picked the grid's best lr
+        import numpy as np
+
+        lam = np.linalg.eigvalsh(app.lab.traces[0].run.problem.hessian())
+        lrs = np.asarray(screen.grid.lr)
+        rates = np.max(np.abs(1 - np.outer(lrs, lam)), axis=1)
+        assert app.lab.traces[0].run.hp["lr"] == lrs[np.argmin(rates)]

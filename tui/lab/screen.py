@@ -365,6 +365,23 @@ class LabScreen(Screen):
             return
         self.change(current[:-1])
 
+    def action_ratemap(self) -> None:
+        """The rate map of the last run's rule (in compare mode: the last rule); enter applies a
+        cell's lr and β to that run."""
+        from ..screens.ratemap import RateMapScreen
+
+        index = len(self.lab.traces) - 1
+
+        def chosen(settings: Settings | None) -> None:
+            if settings is not None:
+                current = self._all_settings()
+                current[index] = settings
+                self.change(current)
+
+        # tests (autorun off) compute the map at once, so what they see never depends on timing
+        self.app.push_screen(RateMapScreen(self.lab.traces[index].settings, synchronous=not self.ticker.autorun),
+                             chosen)
+
     def action_ewa_lab(self) -> None:
         from ..screens.ewa_lab import EwaLabScreen
 
