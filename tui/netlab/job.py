@@ -38,7 +38,7 @@ PACES: tuple[int | None, ...] = (None, 800, 400, 200, 100, 50, 25)
 #: iteration; live, a measurement waits while the instrument's time exceeds MEASURE_BUDGET of the
 #: training's (so it adds at most about that to training; the chart's title shows the fraction)
 SHARPNESS_EPOCHS = 1
-MEASURE_BUDGET = 1.0
+MEASURE_BUDGET = 0.25  # the cost target: measuring adds at most a quarter to training
 #: gradient noise scale: draws of a small (the run's batch) and a large (NOISE_FACTOR times) batch
 NOISE_DRAWS = 2
 NOISE_FACTOR = 4
