@@ -406,3 +406,22 @@ async def test_a_screen_on_top_of_the_lab_stops_its_engine():
             if app.lab.k > k:
                 break
         assert app.lab.k > k  # back on screen: it runs again
+
+
+async def test_the_palette_takes_a_new_function_of_x_and_y():
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"f = (x - 1)**2 + 4*y**2")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        s = app.lab.settings
+        assert s.problem == "function" and s.problem_params["f"] == "(x - 1)**2 + 4*y**2"
+        p = app.lab.traces[0].run.problem
+        assert p.w_star == pytest.approx([1.0, 0.0], abs=1e-8)  # the numerical optimum of that bowl
+        await pilot.press("ctrl+p", *"f = x +* y")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert app.lab.settings.problem_params["f"] == "(x - 1)**2 + 4*y**2"  # a bad one changes nothing
+        assert any(n.severity == "error" for n in app._notifications)

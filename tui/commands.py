@@ -71,6 +71,16 @@ def not_here_message(s: "Settings", query: str) -> str | None:
     return None
 
 
+def other_problem_with(s: "Settings", query: str) -> str | None:
+    """``f = x**2 + y**2`` while on another problem: the one problem that has ``f`` (``function``),
+    so the palette can switch to it with that value."""
+    m = _ASSIGN.match(query)
+    if not m or parse_assignment(s, query) is not None:
+        return None
+    owners = [n for n, spec in PROBLEMS.items() if m.group(1) in spec.params and n != s.problem]
+    return owners[0] if len(owners) == 1 else None
+
+
 def prefill_palette(app, text: str) -> None:
     """Open the palette again with ``text`` typed (after choosing "set lr = …")."""
     palette = CommandPalette(id="--command-palette")
@@ -124,6 +134,11 @@ class LabCommands(Provider):
             yield Hit(1.0, text, partial(self._post, SetParam(f"{kind}.{p.name}", value, target)), text=text,
                       help=f"{kind} {p.help}; range {p.range_text()}" + ("" if target else
                                                                           "; add 'for RULE' for one rule of compare"))
+        elif (owner := other_problem_with(settings, query)) is not None:
+            name, value = _ASSIGN.match(query).group(1), _ASSIGN.match(query).group(2)  # type: ignore[union-attr]
+            text = f"problem {owner}: {name} = {value}"
+            yield Hit(1.0, text, partial(self._post, SetParam(f"problem.{name}", value)), text=text,
+                      help=f"switch to problem {owner} with {name} = {value}")
         else:
             message = not_here_message(settings, query)
             if message is not None:

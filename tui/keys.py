@@ -72,6 +72,8 @@ LAB_KEYS: tuple[Key, ...] = (
     Key("lab.remove_rule", "x", "remove_rule", "remove rule", tooltip="compare: remove the last rule"),
     Key("lab.ratemap", "m", "ratemap", "rate map",
         tooltip="the rate per step over a grid of lr and β, predicted and measured; enter applies a cell"),
+    Key("lab.forms", "f", "forms", "forms",
+        tooltip="the current momentum setting in the EWA, heavy-ball and torch forms, side by side"),
     Key("lab.ewa", "e", "ewa_lab", "EWA lab", tooltip="the note's temperature example: EWA and bias correction"),
     Key("lab.network", "t", "network", "network lab", tooltip="train the note's network live"),
     Key("lab.help", "question_mark", "help", "help", key_display="?", tooltip="every key and setting"),

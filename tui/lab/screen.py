@@ -236,7 +236,16 @@ class LabScreen(Screen):
 
     def on_set_param(self, message: SetParam) -> None:
         kind, _, name = message.name.rpartition(".")
-        self.adjust_all(lambda s: adjust.set_param(s, kind or "rule", name, str(message.value)), "not set",
+        kind = kind or "rule"
+        problem = PROBLEMS.get(self.lab.settings.problem)
+        if kind == "problem" and name not in problem.params:
+            # a setting of another problem (the palette's "f = x**2 + y**2"): switch to it with that value
+            owners = [n for n, spec in PROBLEMS.items() if name in spec.params]
+            if len(owners) == 1:
+                self.adjust_all(lambda s: adjust.set_param(adjust.switch_problem(s, owners[0]), "problem", name,
+                                                           str(message.value)), "not set")
+                return
+        self.adjust_all(lambda s: adjust.set_param(s, kind, name, str(message.value)), "not set",
                         target=message.target)
 
     def on_set_choice(self, message: SetChoice) -> None:
@@ -381,6 +390,11 @@ class LabScreen(Screen):
         # tests (autorun off) compute the map at once, so what they see never depends on timing
         self.app.push_screen(RateMapScreen(self.lab.traces[index].settings, synchronous=not self.ticker.autorun),
                              chosen)
+
+    def action_forms(self) -> None:
+        from ..screens.forms import FormsScreen
+
+        self.app.push_screen(FormsScreen(self.lab.traces[-1].settings))
 
     def action_ewa_lab(self) -> None:
         from ..screens.ewa_lab import EwaLabScreen
