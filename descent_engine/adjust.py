@@ -148,9 +148,17 @@ def switch_rule(settings: Settings, rule: str) -> Settings:
 
 
 def switch_problem(settings: Settings, problem: str) -> Settings:
-    """``settings`` on ``problem`` (its registry defaults) at the lr suggested there."""
+    """``settings`` on ``problem`` (its registry defaults and its own start) at the lr suggested there."""
     name = get_problem_spec(problem).name
-    return with_suggested_lr(replace(settings, problem=name, problem_params={}))
+    return with_suggested_lr(replace(settings, problem=name, problem_params={}, start=None))
+
+
+def set_start(settings: Settings, start) -> Settings:
+    """``settings`` starting from ``start`` (one finite number per dimension; None: the problem's
+    own start); ParamError for a wrong dimension or a non-finite value."""
+    new = replace(settings, start=None if start is None else tuple(float(v) for v in start))
+    new.resolved()
+    return new
 
 
 def switch_schedule(settings: Settings, schedule: str, params: dict[str, Any] | None = None) -> Settings:

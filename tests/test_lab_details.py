@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 from descent_engine.run import Settings
 from tui.app import DescentApp
@@ -156,3 +157,41 @@ async def test_m_opens_the_rate_map_and_enter_applies_its_cell():
         lrs = np.asarray(screen.grid.lr)
         rates = np.max(np.abs(1 - np.outer(lrs, lam)), axis=1)
         assert app.lab.traces[0].run.hp["lr"] == lrs[np.argmin(rates)]
+
+
+async def test_o_places_a_start_point_arrows_move_it_enter_restarts_there():
+    import numpy as np
+
+    from tui.widgets.plot import Landscape
+
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n")
+        view = app.screen.query_one("#landscape", Landscape)
+        (x0, x1), (y0, y1) = view.bounds
+        w0 = app.lab.traces[0].run.problem.w0.copy()
+        await pilot.press("o", "right", "right", "right", "up", "up")
+        assert app.lab.k == 2  # placing changes nothing yet
+        await pilot.press("enter")
+        expected = (w0[0] + 3 * (x1 - x0) / 24, w0[1] + 2 * (y1 - y0) / 24)
+        assert app.lab.settings.start == pytest.approx(expected, rel=1e-12)
+        np.testing.assert_allclose(app.lab.traces[0].run.problem.w0, expected, rtol=1e-12)
+        assert app.lab.k == 0 and len(app.lab.ghosts) == 1  # restarted; the old run is the ghost
+        await pilot.press("o", "left", "escape")
+        assert app.lab.settings.start == pytest.approx(expected, rel=1e-12)  # esc: unchanged
+
+
+async def test_a_click_on_the_landscape_restarts_from_that_point():
+    from tui.widgets.plot import Landscape
+
+    app = DescentApp(NOTES_GD, autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.screen.query_one("#landscape", Landscape)
+        (x0, x1), (y0, y1) = view.bounds
+        await pilot.click("#landscape", offset=(10, 5))
+        await pilot.pause()
+        # the click's cell in the content region (inside the border), at the cell's centre
+        cx, cy = 10 - view.content_region.x + view.region.x, 5 - view.content_region.y + view.region.y
+        w, h = view.content_region.width, view.content_region.height
+        expected = (x0 + (cx + 0.5) / w * (x1 - x0), y1 - (cy + 0.5) / h * (y1 - y0))
+        assert app.lab.settings.start == pytest.approx(expected, rel=1e-12)

@@ -46,15 +46,16 @@ def _text(data: bytes) -> str:
     return _CONTROL.sub("", data.decode("utf-8", "replace"))
 
 
-async def _first_screen(url: str, budget: float, want: str) -> str:
-    """Open the page's websocket as the browser does and read the app's screen until ``want`` shows."""
+async def _first_screen(url: str, budget: float, want: tuple[str, ...]) -> str:
+    """Open the page's websocket as the browser does and read the app's screen until all of ``want``
+    showed (the app paints in several frames)."""
     import aiohttp
 
     seen = b""
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url) as ws:
             end = time.monotonic() + budget
-            while want not in _text(seen) and time.monotonic() < end:
+            while not all(w in _text(seen) for w in want) and time.monotonic() < end:
                 try:
                     msg = await ws.receive(timeout=max(0.1, end - time.monotonic()))
                 except asyncio.TimeoutError:
@@ -75,7 +76,7 @@ def test_serve_answers_over_http_and_runs_the_app(tmp_path):
         html = _fetch(f"http://127.0.0.1:{port}/", time.monotonic() + 30)
         assert "textual.js" in html and f"ws://127.0.0.1:{port}/ws" in html
         assert "descent-tui" in html  # the page's title names the app
-        screen = asyncio.run(_first_screen(f"ws://127.0.0.1:{port}/ws?width=100&height=30", 30, "Landscape"))
+        screen = asyncio.run(_first_screen(f"ws://127.0.0.1:{port}/ws?width=100&height=30", 30, ("Landscape", "adam lr")))
         assert "Landscape" in screen and "adam lr" in screen  # the lab started, with the flags passed on
     finally:
         proc.send_signal(signal.SIGTERM)

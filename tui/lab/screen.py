@@ -28,47 +28,18 @@ from descent_engine.schedules import SCHEDULES
 
 from .. import keys
 from ..commands import LabCommands
-from ..formatting import MIN_SIZE
 from ..messages import RunCommand, SetChoice, SetParam
 from ..widgets.plot import Chart, Landscape
 from ..widgets.wrapline import KeyHints
 from .model import DEFAULT_COMPARE, MAX_COMPARE, SPEEDS, Lab, next_rule_to_add
 from .plots import LabPlots
 from .text import StatusLine, TheoryLine
+from .layout import ALL_CHARTS, LAYOUTS, MIN_SIZE, check_lab_settings, lab_problems, layout_for
 from .ticker import FRAME_RATE, Ticker
 
 
-#: layout name -> charts shown (in grid order); chosen by terminal size in :func:`layout_for`
-LAYOUTS = {
-    "full": ("loss", "landscape", "grads", "params", "ewa", "lr"),
-    "medium": ("loss", "landscape", "grads", "params"),
-    "small": ("loss", "landscape"),
-}
-#: the charts a layout can show: a problem of more than two dimensions shows its eigendirections
-#: where a 2-D one shows its landscape
-ALL_CHARTS = LAYOUTS["full"] + ("eigen",)
-
-
-def layout_for(width: int, height: int) -> str:
-    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        return "too-small"
-    if width >= 120 and height >= 40:
-        return "full"
-    if width >= 100 and height >= 30:
-        return "medium"
-    return "small"
-
-
-def lab_problems() -> list[str]:
-    """The problems the lab shows: 2-D ones with their landscape, the others (``spectrum``) with
-    the error along each eigendirection."""
-    return list(PROBLEMS)
-
-
-def check_lab_settings(settings: Settings) -> None:
-    """ParamError (one line) for settings the lab cannot show (today: every problem can be shown;
-    the settings themselves are checked by building them)."""
-    settings.resolved()
+#: the start-point cursor moves by this fraction of the landscape's width or height per key
+CURSOR_STEPS = 24
 
 
 class LabScreen(Screen):
@@ -82,6 +53,8 @@ class LabScreen(Screen):
     compare = var(False, bindings=True)
     #: index into SPEEDS, clamped by validate_speed_index
     speed_index = var(3)
+    #: the start point being placed on the landscape (``o``), or None
+    cursor: var[tuple[float, float] | None] = var(None, bindings=True)
 
     def __init__(self, settings: Settings, *, autorun: bool = True, compare: bool = False,
                  compare_set: Sequence[Settings] | None = None, max_steps: int | None = None,
@@ -180,6 +153,10 @@ class LabScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_rule", "remove_rule") and not self.compare:
             return False
+        if action in ("move_cursor", "apply_start", "cancel_start"):
+            return self.cursor is not None  # only while a start point is being placed
+        if action == "place_start":
+            return self.lab.traces[0].run.problem.dim == 2  # a landscape to place it on
         return True
 
     # -- reactives ----------------------------------------------------------------------------------
@@ -395,6 +372,36 @@ class LabScreen(Screen):
         from ..screens.forms import FormsScreen
 
         self.app.push_screen(FormsScreen(self.lab.traces[-1].settings))
+
+    def action_place_start(self) -> None:
+        w0 = self.lab.traces[0].run.problem.w0
+        self.cursor = (float(w0[0]), float(w0[1]))
+
+    def action_move_cursor(self, dx: int, dy: int) -> None:
+        (x0, x1), (y0, y1) = self.query_one("#landscape", Landscape).bounds
+        x, y = self.cursor or (0.0, 0.0)
+        self.cursor = (min(max(x + dx * (x1 - x0) / CURSOR_STEPS, x0), x1),
+                       min(max(y + dy * (y1 - y0) / CURSOR_STEPS, y0), y1))
+
+    def action_apply_start(self) -> None:
+        point, self.cursor = self.cursor, None
+        if point is not None:
+            self.restart_from(point)
+
+    def action_cancel_start(self) -> None:
+        self.cursor = None
+
+    def watch_cursor(self, point: tuple[float, float] | None) -> None:
+        self.query_one("#landscape", Landscape).set_cursor(point)
+        self.ticker.after_key()
+
+    def on_landscape_clicked(self, message: Landscape.Clicked) -> None:
+        self.cursor = None
+        self.restart_from((message.w0, message.w1))
+
+    def restart_from(self, point: tuple[float, float]) -> None:
+        """Every run on screen starts again from ``point`` (the old runs become the ghost)."""
+        self.adjust_all(lambda s: adjust.set_start(s, point), "start not changed")
 
     def action_ewa_lab(self) -> None:
         from ..screens.ewa_lab import EwaLabScreen

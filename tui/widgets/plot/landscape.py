@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+from textual.message import Message
 
 from .heatmap import PALETTE, RAMP, Heatmap, Mark, key_markup
 from .line import _fingerprint, decimate
@@ -22,6 +23,8 @@ from .line import _fingerprint, decimate
 BAND_CHARS = RAMP
 BAND_COLORS = PALETTE
 #: a live path's mark per run when there is no colour (none of them is a band character)
+#: the start-point cursor (a glyph the bands' ramp never uses)
+CURSOR_MARK = "⊕"
 PATH_MARKS = ("•", "×", "▪", "◆")
 _RICH_PALETTE = ("bright_cyan", "dark_orange", "bright_green", "bright_magenta")
 #: the key's words, longest first (the first that fits the title is shown)
@@ -65,6 +68,7 @@ class Landscape(Heatmap):
         self._problem_key: object = None
         self._loss_grid: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
         self._bounds = ((0.0, 1.0), (0.0, 1.0))
+        self._cursor: tuple[float, float] | None = None
         self._star: tuple[float, float] | None = None
         self._loss_star = 0.0
         self._paths: tuple[Path, ...] = ()
@@ -95,6 +99,36 @@ class Landscape(Heatmap):
         self._star = (float(w_star[0]), float(w_star[1]))
         self._loss_star = float(loss_star)
         self.set_values(None, key=("problem", key))
+
+    def set_cursor(self, point: tuple[float, float] | None) -> None:
+        """:data:`CURSOR_MARK` at ``point`` (choosing a start point), or none."""
+        if point != self._cursor:
+            self._cursor = point
+            self.marks_changed(("cursor", point, self._paths_key))
+
+    def point_at(self, x: int, y: int) -> tuple[float, float] | None:
+        """The problem's coordinates at the centre of content cell (``x``, ``y``)."""
+        width, height = self.size.width, self.size.height
+        if not (0 <= x < width and 0 <= y < height) or width == 0 or height == 0:
+            return None
+        (x0, x1), (y0, y1) = self._bounds
+        return x0 + (x + 0.5) / width * (x1 - x0), y1 - (y + 0.5) / height * (y1 - y0)
+
+    @property
+    def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        return self._bounds
+
+    class Clicked(Message):
+        """A click on the landscape, at the problem's coordinates (``w0``, ``w1``)."""
+
+        def __init__(self, w0: float, w1: float) -> None:
+            self.w0, self.w1 = w0, w1
+            super().__init__()
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and (point := self.point_at(offset.x, offset.y)) is not None:
+            self.post_message(self.Clicked(*point))
 
     def show(self, paths: Sequence[Path], key: object = None) -> None:
         paths = tuple(paths)
@@ -162,6 +196,10 @@ class Landscape(Heatmap):
             c0, c1 = self._cells_of(np.array([self._star[0]]), np.array([self._star[1]]), width, height)
             if 0 <= c0[0] < width and 0 <= c1[0] < height:
                 out.append(Mark(int(c1[0]), int(c0[0]), "★", "bold yellow"))
+        if self._cursor is not None:
+            c0, c1 = self._cells_of(np.array([self._cursor[0]]), np.array([self._cursor[1]]), width, height)
+            if 0 <= c0[0] < width and 0 <= c1[0] < height:
+                out.append(Mark(int(c1[0]), int(c0[0]), CURSOR_MARK, "bold magenta"))
         return out
 
 
