@@ -195,3 +195,27 @@ async def test_a_click_on_the_landscape_restarts_from_that_point():
         w, h = view.content_region.width, view.content_region.height
         expected = (x0 + (cx + 0.5) / w * (x1 - x0), y1 - (cy + 0.5) / h * (y1 - y0))
         assert app.lab.settings.start == pytest.approx(expected, rel=1e-12)
+
+
+async def test_w_writes_the_runs_and_a_session_that_replays(tmp_path):
+    import numpy as np
+
+    from descent_engine.run import Run
+    from tui.cli.session import read_config
+
+    app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["n"] * 7, "w")
+        await pilot.pause()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    csv = next(tmp_path.glob("*-gd.csv"))
+    assert len(names) == 3 and any(n.endswith(".npz") for n in names) and any(n.endswith(".toml") for n in names)
+    rows = np.loadtxt(csv, delimiter=",", skiprows=1)
+    # the same run, stepped here apart from the app: rows 0..7 bit for bit
+    run = Run(NOTES_GD)
+    run.step(7)
+    a = run.history.arrays()
+    np.testing.assert_array_equal(rows[:, 2], a["loss"])
+    np.testing.assert_array_equal(rows[:, 3:5], a["w"])
+    session = read_config(str(next(tmp_path.glob("*.toml"))))
+    assert Run(session.settings).settings.resolved().hp == Run(NOTES_GD).settings.resolved().hp

@@ -78,6 +78,8 @@ LAB_KEYS: tuple[Key, ...] = (
     Key("lab.compare", "c", "compare", "compare", tooltip="compare rules side by side (again: one rule)"),
     Key("lab.add_rule", "a", "add_rule", "add rule", tooltip="compare: add the next rule"),
     Key("lab.remove_rule", "x", "remove_rule", "remove rule", tooltip="compare: remove the last rule"),
+    Key("lab.export", "w", "export", "write runs",
+        tooltip="write the runs on screen as CSV and NPZ and the session as TOML (descent-tui --config FILE)"),
     Key("lab.ratemap", "m", "ratemap", "rate map",
         tooltip="the rate per step over a grid of lr and β, predicted and measured; enter applies a cell"),
     Key("lab.forms", "f", "forms", "forms",

@@ -368,6 +368,22 @@ class LabScreen(Screen):
         self.app.push_screen(RateMapScreen(self.lab.traces[index].settings, synchronous=not self.ticker.autorun),
                              chosen)
 
+    def action_export(self) -> None:
+        """``w``: the runs as CSV/NPZ and the session as TOML, where screenshots go; the
+        notification names the files (or says why nothing was written)."""
+        from pathlib import Path
+
+        from .export import export_runs
+
+        directory = getattr(self.app, "screenshot_dir", None) or Path.cwd()
+        try:
+            paths = export_runs(self.lab, Path(directory))
+        except OSError as exc:
+            self.notify(f"cannot write into {directory}: {exc.strerror or exc}", severity="error",
+                        title="nothing written")
+            return
+        self.notify("wrote " + ", ".join(p.name for p in paths) + f" in {directory}", title="runs written")
+
     def action_forms(self) -> None:
         from ..screens.forms import FormsScreen
 
