@@ -219,3 +219,26 @@ async def test_w_writes_the_runs_and_a_session_that_replays(tmp_path):
     np.testing.assert_array_equal(rows[:, 3:5], a["w"])
     session = read_config(str(next(tmp_path.glob("*.toml"))))
     assert Run(session.settings).settings.resolved().hp == Run(NOTES_GD).settings.resolved().hp
+
+
+async def test_h_lists_every_run_and_enter_makes_one_the_ghost(tmp_path):
+    import csv
+
+    from tui.screens.history import HistoryScreen
+
+    app = DescentApp(NOTES_GD, autorun=False, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["n"] * 5, "l", *["n"] * 3, "l", "n")  # run 1 (5 steps), run 2 (3 steps), now run 3
+        history = app.lab.history
+        assert [r.number for r in history] == [1, 2] and [r.steps for r in history] == [5, 3]
+        assert [r.settings.resolved().hp["lr"] for r in history] == [1e-4, 2e-4]
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("w", "up", "enter")  # the table written; the first run as the ghost
+        await pilot.pause()
+        assert not isinstance(app.screen, HistoryScreen)
+        assert len(app.lab.ghosts) == 1 and app.lab.ghosts[0] is history[0].data
+    rows = list(csv.reader(open(next(tmp_path.glob("descent-tui-history-*.csv")), encoding="utf-8")))
+    assert rows[0][:4] == ["run", "problem", "rule", "lr"] and [r[0] for r in rows[1:]] == ["1", "2"]
+    assert rows[2][3] == "2.00e-04" and rows[1][5] == "5"

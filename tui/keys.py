@@ -52,7 +52,7 @@ def pair(id: str, key: str, action: str, arg_up: object, arg_down: object, descr
 GLOBAL_KEYS: tuple[Key, ...] = (
     Key("app.screenshot", "s", "screenshot", "screenshot", show=False,
         tooltip="save an SVG of the screen (the current directory, or --screenshot-dir)"),
-    Key("app.palette", "ctrl+p", "command_palette", "set value", tooltip="set any value of this screen by name"),
+    Key("app.palette", "ctrl+p", "command_palette", "set", tooltip="set any value of this screen by name"),
 )
 
 #: the 2-D lab
@@ -80,11 +80,13 @@ LAB_KEYS: tuple[Key, ...] = (
     Key("lab.remove_rule", "x", "remove_rule", "remove", tooltip="compare: remove the last rule"),
     Key("lab.export", "w", "export", "write",
         tooltip="write the runs on screen as CSV and NPZ and the session as TOML (descent-tui --config FILE)"),
+    Key("lab.history", "h", "history", "history",
+        tooltip="every run so far with its settings and end; enter makes one the ghost, w writes the table"),
     Key("lab.ratemap", "m", "ratemap", "rate map",
         tooltip="the rate per step over a grid of lr and β, predicted and measured; enter applies a cell"),
     Key("lab.forms", "f", "forms", "forms",
         tooltip="the current momentum setting in the EWA, heavy-ball and torch forms, side by side"),
-    Key("lab.ewa", "e", "ewa_lab", "EWA lab", tooltip="the note's temperature example: EWA and bias correction"),
+    Key("lab.ewa", "e", "ewa_lab", "EWA", tooltip="the note's temperature example: EWA and bias correction"),
     Key("lab.network", "t", "network", "network", tooltip="train the note's network live"),
     Key("lab.help", "question_mark", "help", "help", key_display="?", tooltip="every key and setting"),
     Key("lab.quit", "q", "quit", "quit", tooltip="quit"),

@@ -61,6 +61,32 @@ class _EwaBuffer:
         self.rows.append((step, v, vc))
 
 
+#: runs kept in the lab's history (the oldest dropped beyond)
+HISTORY_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One finished (replaced) run of the lab's history: its settings, what it reached, and its
+    data, so it can come back as the ghost."""
+
+    number: int
+    data: "TraceData"
+    converged_at: int | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.data.settings
+
+    @property
+    def steps(self) -> int:
+        return int(self.data.step[-1]) if self.data.step.size else 0
+
+    @property
+    def final_gap(self) -> float:
+        return float(self.data.loss[-1] - self.data.loss_star) if self.data.loss.size else float("nan")
+
+
 @dataclass(frozen=True)
 class TraceData:
     """A frozen copy of what the charts draw for one run (also what a ghost keeps)."""
@@ -159,6 +185,9 @@ class Lab:
         self.traces: list[Trace] = [Trace(s) for s in settings]
         self.ghosts: list[TraceData] = []
         self.speed_index = DEFAULT_SPEED_INDEX
+        #: every run replaced so far (newest last, at most HISTORY_SIZE)
+        self.history: list[RunRecord] = []
+        self._recorded = 0
         self.running = False
         self.version = 0
         self._carry = 0.0
@@ -211,9 +240,25 @@ class Lab:
         self.stops = False
 
     # -- changes ---------------------------------------------------------------------------------
+    def _remember(self) -> None:
+        """The runs on screen go into the history (runs that never stepped are no run)."""
+        for t in self.traces:
+            if t.k > 0:
+                self._recorded += 1
+                self.history.append(RunRecord(self._recorded, t.data(), t.converged_at))
+        del self.history[:-HISTORY_SIZE]
+
+    def make_ghost(self, record: RunRecord) -> None:
+        """A run of the history comes back as the ghost (on the same problem only: ValueError else)."""
+        if record.settings.problem != self.settings.problem:
+            raise ValueError(f"run {record.number} ran on {record.settings.problem}, not {self.settings.problem}")
+        self.ghosts = [record.data]
+        self.version += 1
+
     def apply(self, settings: Sequence[Settings], compare: bool | None = None, ghost: bool = True) -> None:
         """Restart with new settings from the same start; the old runs become the ghost."""
         new = [Trace(s) for s in settings]  # may raise ParamError: nothing changes then
+        self._remember()
         if ghost and not self.compare and (compare is None or not compare):
             if self.k > 0:  # a run that never stepped is no ghost: keep the one before it
                 self.ghosts = [t.data() for t in self.traces]
@@ -231,6 +276,7 @@ class Lab:
 
     def reset(self) -> None:
         """Restart the same settings; the ghost stays as it was."""
+        self._remember()
         self.traces = [Trace(t.settings) for t in self.traces]
         self.stops = True
         self._carry = 0.0

@@ -384,6 +384,24 @@ class LabScreen(Screen):
             return
         self.notify("wrote " + ", ".join(p.name for p in paths) + f" in {directory}", title="runs written")
 
+    def action_history(self) -> None:
+        from pathlib import Path
+
+        from ..screens.history import HistoryScreen
+
+        def chosen(record) -> None:
+            if record is None:
+                return
+            try:
+                self.lab.make_ghost(record)
+            except ValueError as exc:
+                self.notify(str(exc), severity="warning", title="no ghost")
+                return
+            self.ticker.after_key()
+
+        directory = getattr(self.app, "screenshot_dir", None)
+        self.app.push_screen(HistoryScreen(self.lab.history, Path(directory) if directory else None), chosen)
+
     def action_forms(self) -> None:
         from ..screens.forms import FormsScreen
 
