@@ -112,3 +112,39 @@ def test_compare_flag_gives_each_rule_its_own_suggested_lr(monkeypatch):
             fresh = replace(base, rule=s.rule, rule_params={}, lr_suggested=False)
             assert lr == with_suggested_lr(fresh).resolved().hp["lr"]
     assert compare_rules("gd, adam", base)[1].rule == "adam"
+
+
+async def test_a_run_stopped_at_its_limit_keeps_its_whole_loss_on_the_chart():
+    """At step 100 of 100 the loss chart still spans the whole run (no line taken for diverged
+    because of the prediction drawn past it)."""
+    import numpy as np
+
+    from tui.widgets.plot import Chart
+
+    settings = PRESETS["notes-gdm"].settings
+    app = DescentApp(settings, autorun=False, max_steps=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.lab.step(99)
+        await pilot.press("n")
+        assert app.lab.k == 100 and app.lab.done
+        chart = app.screen.query_one("#loss", Chart)
+        run = app.lab.traces[0].run
+        a = run.history.arrays()
+        gap = np.log10(a["loss"] - run.problem.loss_star)
+        (x0, x1), (y0, y1) = chart.limits
+        assert (x0, x1) == (0.0, 100.0)
+        assert y0 <= np.nanmin(gap) and y1 >= np.nanmax(gap)  # every point of the run inside the axes
+        assert "diverged" not in chart.legend
+
+
+async def test_the_prediction_never_makes_the_run_look_diverged():
+    from tui.widgets.plot import Chart
+
+    app = DescentApp(PRESETS["notes-gdm"].settings, autorun=False, max_steps=100)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for k in (0, 1, 50):
+            app.lab.step(k - app.lab.k)
+            await pilot.press("comma")  # a redraw, no step
+            chart = app.screen.query_one("#loss", Chart)
+            assert any(ln.label.startswith("predicted") for ln in chart.lines), k
+            assert "diverged" not in chart.legend, k

@@ -144,11 +144,15 @@ class LabPlots:
         if rate is None or not (0 < rate < 1) or not (gap > 0 and np.isfinite(gap)):
             return []
         k = float(d.step[-1])
-        j = np.linspace(k, _run_end(lab, k), 64)
+        end = _run_end(lab, k)
+        if end <= k:
+            return []  # the run is at its end: nothing ahead to predict
+        j = np.linspace(k, end, 64)
         y = np.log10(gap) + 2.0 * (j - k) * np.log10(rate)
         floor = np.nanmin(_gap_log(d.loss, d.loss_star)) - 2.0  # never far below what is drawn
         keep = y >= floor
-        return [Line(j[keep], y[keep], f"predicted, rate {rate:.3g}", dim=True)] if keep.sum() > 1 else []
+        return ([Line(j[keep], y[keep], f"predicted, rate {rate:.3g}", dim=True, clip=False, reference=False)]
+                if keep.sum() > 1 else [])
 
     def _rate(self, run) -> float | None:
         key = (id(run), run.lr)

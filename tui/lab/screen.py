@@ -47,7 +47,7 @@ class LabScreen(Screen):
 
     BINDINGS = keys.bindings(keys.LAB_KEYS)
     COMMANDS = {LabCommands}
-    HELP_TITLE = "the 2-D lab"
+    HELP_TITLE = "2-D lab"
 
     #: compare mode (add/remove rule apply only then: the footer follows)
     compare = var(False, bindings=True)

@@ -19,6 +19,8 @@ class Line:
 
     ``clip``: True marks the line as diverged (left out of the limits, clipped to the plot area,
     its label marked); None (the default) decides from the data (:func:`diverged`); False never.
+    ``reference``: False keeps the line out of the range the others are judged by (a prediction
+    drawn past the data must not make the data look diverged).
     """
 
     x: np.ndarray
@@ -29,6 +31,7 @@ class Line:
     dim: bool = False
     kind: str = "line"
     clip: bool | None = None
+    reference: bool = True
 
 
 def _fingerprint(a: np.ndarray) -> tuple:
@@ -109,7 +112,7 @@ def diverged(lines: Sequence[Line], hlines: Sequence[float] = ()) -> list[bool]:
         worst, worst_excess = -1, 0.0
         for i in candidates:
             ref = _finite_range([ranges[j] for j in range(len(lines)) if j != i and not out[j]
-                                 and ranges[j] is not None] + ([fixed] if fixed else []))
+                                 and ranges[j] is not None and lines[j].reference] + ([fixed] if fixed else []))
             if ref is None:
                 continue
             scale = max(ref[1] - ref[0], 1e-12 * max(abs(ref[0]), abs(ref[1])), 1e-300)
