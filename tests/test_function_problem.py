@@ -121,3 +121,20 @@ def test_negative_bounds_read_without_an_equals_sign(capsys):
     assert capsys.readouterr().out.splitlines()[1].startswith("0,")  # the start: the centre of the box
     p = make_problem("function", {"f": "(x + 1)**2 + (y - 0.5)**2", "bounds": "-2:0,-1:1"})
     assert p.w0.tolist() == [-1.0, 0.0] and np.allclose(p.w_star, [-1.0, 0.5], atol=1e-12)
+
+
+def test_the_view_found_around_the_start_holds_a_momentum_run_that_overshoots():
+    import numpy as np
+
+    from descent_engine.adjust import with_suggested_lr
+    from descent_engine.run import Run, Settings
+
+    # at the lr a user gets (the problem's suggested one, as the command line and the lab pick it)
+    s = with_suggested_lr(Settings("function", "momentum", problem_params={"f": "x**2+y**2"}, start=(1.0, 1.0)))
+    run = Run(s)
+    run.step(200)
+    w = run.history.arrays()["w"]
+    (x0, x1), (y0, y1) = run.problem.bounds
+    assert w[:, 0].min() < -0.1  # it does overshoot w* = (0, 0)
+    assert np.all((w[:, 0] >= x0) & (w[:, 0] <= x1) & (w[:, 1] >= y0) & (w[:, 1] <= y1))
+    assert np.isclose(x1 - x0, y1 - y0) and np.isclose((x0 + x1) / 2, 0, atol=1e-6)

@@ -139,13 +139,11 @@ def _has_variable(node) -> bool:
 
 
 def _view(start: np.ndarray, w_star: np.ndarray):
-    """The smallest box holding the start and the optimum, padded by a third and at least 1 wide."""
-    out = []
-    for s, m in zip(start, w_star):
-        lo, hi = min(s, m), max(s, m)
-        pad = max(0.35 * (hi - lo), 0.5)
-        out.append((float(lo - pad), float(hi + pad)))
-    return tuple(out)
+    """A square box centred on the optimum, reaching 1.3 times the start's distance along the
+    farther axis (at least 0.5): a run overshooting w* (momentum) stays in view, and a round
+    bowl looks round."""
+    half = max(1.3 * float(np.max(np.abs(np.asarray(start, float) - np.asarray(w_star, float)))), 0.5)
+    return tuple((float(m - half), float(m + half)) for m in w_star)
 
 
 @lru_cache(maxsize=32)
