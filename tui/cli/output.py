@@ -22,9 +22,20 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, TextIO
 
 import numpy as np
 
-from .common import write_error
+from .common import CliError, shorten, write_error
 
 FORMATS = (".csv", ".json", ".npz")
+
+
+def output_format(out: str | None) -> str | None:
+    """None (summary only), "-" (CSV to stdout) or one of FORMATS; CliError for anything else."""
+    if out is None or out == "-":
+        return out
+    suffix = Path(out).suffix.lower()
+    if suffix not in FORMATS:
+        raise CliError(f"cannot tell the format of --out {shorten(repr(out))}: use a name ending in "
+                       f"{', '.join(FORMATS)}, or - for CSV on stdout")
+    return suffix
 HISTORY_KEYS = ("step", "lr", "loss", "w", "grad")
 _CHUNK = 8192
 

@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -22,12 +21,11 @@ import numpy as np
 from descent_engine.params import ParamError
 from descent_engine.ratemap import BETA_RANGE, LR_RANGE, SIZE, STEPS, RateMap, RateMapJob, grid_for
 
-from .common import CliError, Progress, atomic_output, check_writable, quiet_stdout, shorten, write_error
+from .common import CliError, Progress, atomic_output, check_writable, quiet_stdout, write_error
 from .flags import add_param_flags, flag_message, given_values
-from .output import json_safe
+from .output import json_safe, output_format
 from .settings import add_settings_arguments, settings_from_args
 
-FORMATS = (".json", ".npz", ".csv")
 PARAMS = (SIZE, STEPS, LR_RANGE, BETA_RANGE)
 
 DESCRIPTION = """\
@@ -53,15 +51,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.set_defaults(handler=ratemap_command)
     return p
 
-
-def output_format(out: str | None) -> str | None:
-    if out is None or out == "-":
-        return out
-    suffix = Path(out).suffix.lower()
-    if suffix not in FORMATS:
-        raise CliError(f"cannot tell the format of --out {shorten(repr(out))}: use a name ending in "
-                       f"{', '.join(FORMATS)}, or - for CSV on stdout")
-    return suffix
 
 
 # -- the three formats -------------------------------------------------------------------------------

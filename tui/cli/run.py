@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from descent_engine.params import Param, format_value
 from descent_engine.run import Run, Settings
 
-from .common import CliError, Progress, atomic_output, check_writable, quiet_stdout, shorten, write_error
+from .common import Progress, atomic_output, check_writable, quiet_stdout, write_error
 from .flags import add_param_flags, parse_flag
-from .output import FORMATS, Spool, csv_header, csv_line, write_json, write_npz
+from .output import Spool, csv_header, csv_line, output_format, write_json, write_npz
 from .settings import active_preset, add_settings_arguments, settings_from_args
 
 STEPS = Param("steps", 100, "update steps (rows 0..steps are written)", kind="int", low=1, high=10**9)
@@ -60,16 +59,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.set_defaults(handler=run_command)
     return p
 
-
-def output_format(out: str | None) -> str | None:
-    """None (summary only), "-" (CSV to stdout) or one of FORMATS; CliError for anything else."""
-    if out is None or out == "-":
-        return out
-    suffix = Path(out).suffix.lower()
-    if suffix not in FORMATS:
-        raise CliError(f"cannot tell the format of --out {shorten(repr(out))}: use a name ending in "
-                       f"{', '.join(FORMATS)}, or - for CSV on stdout")
-    return suffix
 
 
 def steps_from_args(args: argparse.Namespace) -> int:
