@@ -24,6 +24,14 @@ BETA_KEYS = [("b", 0.5), ("B", 0.4), ("B", 0.3), ("B", 0.2), ("B", 0.1), ("B", 0
 
 
 
+async def use_palette(pilot, text: str) -> None:
+    """Open the palette, type ``text``, give the providers a moment, take the first hit."""
+    await pilot.press("ctrl+p", *text)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await pilot.pause(0.2)
+
+
 def hp(app, name):
     s = app.lab.settings
     return get_rule(s.rule).hparams(s.rule_params)[name]
@@ -194,18 +202,10 @@ async def test_too_small_and_resize_round_trip():
 async def test_command_palette_sets_a_value_and_rejects_a_bad_one():
     app = DescentApp(autorun=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.press(*"lr 3e-4")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "lr 3e-4")
         assert isinstance(app.screen, LabScreen)
         assert hp(app, "lr") == pytest.approx(3e-4)
-        await pilot.press("ctrl+p")
-        await pilot.press(*"set beta = 1.5")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "set beta = 1.5")
         assert hp(app, "beta") == pytest.approx(0.4)
         assert any("beta must be in" in str(n.message) for n in app._notifications)
 
@@ -214,16 +214,10 @@ async def test_palette_switches_rule_and_rejects_bad_text():
     app = DescentApp(autorun=False)
 
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("ctrl+p", *"rule: adam")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "rule: adam")
         assert app.lab.settings.rule == "adam"
         lr = hp(app, "lr")
-        await pilot.press("ctrl+p", *"lr fast")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "lr fast")
         assert hp(app, "lr") == lr
         assert any("cannot read 'fast'" in str(n.message) for n in app._notifications)
 
@@ -306,11 +300,7 @@ async def test_a_long_ghost_does_not_set_the_step_axis():
 async def test_palette_explains_a_setting_the_rule_does_not_have():
     app = DescentApp(NOTES_GD, autorun=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.press(*"beta 0.5")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "beta 0.5")
         assert isinstance(app.screen, LabScreen)
         assert app.lab.settings.rule == "gd"
         assert any("beta does not apply to rule gd; it has: lr" in str(n.message) for n in app._notifications)
@@ -368,21 +358,12 @@ async def test_palette_sets_one_rule_of_compare_or_all():
         names = [get_rule(t.settings.rule).name for t in app.lab.traces]
         assert names[:2] == ["gd", "momentum"] and len(names) == 3
         before = [t.run.hp["lr"] for t in app.lab.traces]
-        await pilot.press("ctrl+p", *"set lr = 3e-5 for gd")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "set lr = 3e-5 for gd")
         after = [t.run.hp["lr"] for t in app.lab.traces]
         assert after[0] == pytest.approx(3e-5) and after[1:] == before[1:]
-        await pilot.press("ctrl+p", *"set lr = 2e-5")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "set lr = 2e-5")
         assert [t.run.hp["lr"] for t in app.lab.traces] == pytest.approx([2e-5] * 3)
-        await pilot.press("ctrl+p", *"set lr = 2e-5 for adamw")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await use_palette(pilot, "set lr = 2e-5 for adamw")
         assert any("adamw is not on screen" in str(n.message) for n in app._notifications)
 
 
@@ -411,17 +392,11 @@ async def test_a_screen_on_top_of_the_lab_stops_its_engine():
 async def test_the_palette_takes_a_new_function_of_x_and_y():
     app = DescentApp(autorun=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+p", *"f = (x - 1)**2 + 4*y**2")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.5)
+        await use_palette(pilot, "f = (x - 1)**2 + 4*y**2")
         s = app.lab.settings
         assert s.problem == "function" and s.problem_params["f"] == "(x - 1)**2 + 4*y**2"
         p = app.lab.traces[0].run.problem
         assert p.w_star == pytest.approx([1.0, 0.0], abs=1e-8)  # the numerical optimum of that bowl
-        await pilot.press("ctrl+p", *"f = x +* y")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.5)
+        await use_palette(pilot, "f = x +* y")
         assert app.lab.settings.problem_params["f"] == "(x - 1)**2 + 4*y**2"  # a bad one changes nothing
         assert any(n.severity == "error" for n in app._notifications)

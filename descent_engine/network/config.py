@@ -23,6 +23,9 @@ from .net import FullyConnectedNet
 from .solver import Solver, normalise_config
 
 NOTE_HIDDEN = (100, 100, 100, 100, 100)
+#: the note's initial weight scale and float type (the defaults of train and of every experiment)
+NOTE_WEIGHT_SCALE = 5e-2
+NOTE_DTYPE = "float32"
 #: the widest hidden layer accepted (a 100,000-wide layer already needs gigabytes; memory is checked too)
 MAX_HIDDEN = 100_000
 MAX_SEED = 2**32 - 1  # as `descent-tui run --seed`
@@ -40,10 +43,10 @@ NETWORK_PARAMS = ParamSet((
           kind="int", low=1, high=MAX_COUNT),
     Param("hidden", NOTE_HIDDEN, "hidden layer sizes, comma-separated", kind="ints", low=1, high=MAX_HIDDEN,
           min_len=1),
-    Param("weight_scale", 5e-2, "std of the initial weights: W ~ N(0, weight_scale^2)", low=0.0, high=100.0,
+    Param("weight_scale", NOTE_WEIGHT_SCALE, "std of the initial weights: W ~ N(0, weight_scale^2)", low=0.0, high=100.0,
           low_open=True, scale="log"),
     Param("reg", 0.0, "L2 strength: loss += 0.5 reg sum W^2", low=0.0, high=1e4),
-    Param("dtype", "float32", "floating-point type of the network and its data", kind="choice",
+    Param("dtype", NOTE_DTYPE, "floating-point type of the network and its data", kind="choice",
           choices=("float32", "float64")),
     SEED,
     NUM_TRAIN,

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..params import ParamError
-from .config import NOTE_HIDDEN, TrainConfig
+from .config import NOTE_DTYPE, NOTE_HIDDEN, NOTE_WEIGHT_SCALE, TrainConfig
 from .data import Dataset
 from .experiment_results import EdgeResult, LrFinished, LrOutcome, LrStarted, Say
 from .experiments import Progress, RunRecord, _Settings, _Ticker
@@ -38,11 +38,11 @@ class EdgeSettings(_Settings):
     lrs: Sequence[float] = (0.01, 0.02, 0.04, 0.08)
     num_train: int = 500
     hidden: Sequence[int] = NOTE_HIDDEN
-    weight_scale: float = 5e-2
+    weight_scale: float = NOTE_WEIGHT_SCALE
     steps: int = 200
     sharpness_every: int = 10
     seed: int = 0
-    dtype: str = "float32"
+    dtype: str = NOTE_DTYPE
 
 
 def edge_plan(data: Dataset, **options: Any) -> list[tuple[float, TrainConfig, Dataset]]:

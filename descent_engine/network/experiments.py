@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..params import ParamError
-from .config import NOTE_HIDDEN, TrainConfig
+from .config import NOTE_DTYPE, NOTE_HIDDEN, NOTE_WEIGHT_SCALE, TrainConfig
 from .data import Dataset
 from .experiment_results import (CompareResult, ExperimentResult, GroupResult, GroupStarted, OverfitResult,
                                  RunDiverged, RunStarted, Say, SgdTry)
@@ -107,11 +107,11 @@ class CompareSettings(_Settings):
     lrs: Mapping[str, float] | None = None
     num_train: int = 4000
     hidden: Sequence[int] = NOTE_HIDDEN
-    weight_scale: float = 5e-2
+    weight_scale: float = NOTE_WEIGHT_SCALE
     epochs: int = 5
     batch_size: int = 100
     seed: int = 0
-    dtype: str = "float32"
+    dtype: str = NOTE_DTYPE
     steps: int | None = NOTE_STEPS["compare-rules"]
     log_acc_iteration: bool | int = False
 
@@ -130,8 +130,8 @@ class EffectiveSettings(_Settings):
     base_epochs: int = 5
     num_train: int = 6000
     hidden: Sequence[int] = NOTE_HIDDEN
-    weight_scale: float = 5e-2
-    dtype: str = "float32"
+    weight_scale: float = NOTE_WEIGHT_SCALE
+    dtype: str = NOTE_DTYPE
     log_acc_iteration: bool | int = True
     target: float = REL_ERROR_TARGET
     noise: bool = True  # measure the gradient noise scale B_noise next to the batch found
