@@ -71,6 +71,8 @@ class LabScreen(LabTools, Screen):
         self.set_reactive(LabScreen.compare, self.lab.compare)
         self.set_reactive(LabScreen.speed_index, self.lab.speed_index)
         self.layout_name = ""
+        #: the footer's bindings (the screen's and the app's palette key), built once
+        self._footer = keys.with_global(self.BINDINGS)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -143,7 +145,7 @@ class LabScreen(LabTools, Screen):
     def draw_text(self) -> None:
         """Only the status, theory and hint lines (cheap: what a key press shows first)."""
         self.query_one(StatusLine).show(self.lab)
-        self.query_one(KeyHints).show(keys.hints(keys.with_global(self.BINDINGS), self.check_action))
+        self.query_one(KeyHints).show(keys.hints(self._footer, self.check_action))
         if self.layout_name != "too-small":
             self.query_one(TheoryLine).show(self.lab)
 
