@@ -22,6 +22,7 @@ from descent_engine.averages import update_moment
 from descent_engine.params import Param, ParamSet
 from descent_engine.problems import make_problem
 from descent_engine.rules import RULES, Rule, RuleState, get_rule
+from descent_engine.rules import base as rules_base
 from descent_engine.rules.base import beta_param, lr_param
 from descent_engine.run import Run, Settings, suggested_lr
 
@@ -37,7 +38,8 @@ SETTINGS = [(name, {}) for name in RULES] + [
 @pytest.mark.parametrize("name,values", SETTINGS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(7,), (5, 4), (300, 500)])  # (300, 500) runs block by block
-def test_inplace_path_equals_the_pure_path_bit_for_bit(name, values, dtype, shape):
+def test_inplace_path_equals_the_pure_path_bit_for_bit(name, values, dtype, shape, monkeypatch):
+    monkeypatch.setattr(rules_base, "BLOCK_BYTES", 1 << 16)  # blocks of 8k or 16k numbers
     rule = RULES[name]
     hp = rule.hparams(values)
     rng = np.random.default_rng(11)

@@ -11,7 +11,9 @@ Speed: every array stays in the model's dtype (float32 data is never upcast), th
 works in place (``matmul(out=)``, ``+= b``, ``maximum(out=)``), the backward pass skips the
 gradient with respect to the input, and with ``reuse=True`` all activations and gradients live
 in buffers kept between calls (the Solver uses this; the arrays returned are then overwritten by
-the next call).
+the next call). The parameters, and the reused gradients, are views of one flat array each
+(:meth:`FullyConnectedNet.flat_params`, :meth:`~FullyConnectedNet.flat_grads`): an elementwise
+rule then updates the whole model in one call instead of one per array.
 """
 
 from __future__ import annotations
@@ -32,6 +34,36 @@ def _as_dtype(dtype) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be float32 or float64, got {dt}")
     return dt
+
+
+#: each view starts on a multiple of this many bytes (as NumPy's own allocations do), so the
+#: BLAS calls on a view run as on an array of its own; the gaps between views are never read
+ALIGN_BYTES = 64
+
+
+def _flat_views(shapes: dict[str, tuple[int, ...]], dtype) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One flat array and, per name, a C-contiguous, aligned view of its slice in the given shape."""
+    item = np.dtype(dtype).itemsize
+    step = max(ALIGN_BYTES // item, 1)
+    offsets, lo = [], 0
+    for shape in shapes.values():
+        offsets.append(lo)
+        lo += -(-int(np.prod(shape)) // step) * step
+    raw = np.zeros(lo + step, dtype)
+    skip = (-raw.ctypes.data % ALIGN_BYTES) // item  # the first aligned element
+    flat = raw[skip:skip + lo]
+    views = {name: flat[o:o + int(np.prod(shape))].reshape(shape) for o, (name, shape) in zip(offsets, shapes.items())}
+    return flat, views
+
+
+def _flat_of(flat: np.ndarray | None, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """``flat`` if every array in ``arrays`` is still one of its views (none replaced or copied)."""
+    if flat is None:
+        return None
+    for a in arrays.values():
+        if a.base is not flat.base:
+            return None
+    return flat
 
 
 class _Workspace:
@@ -73,14 +105,18 @@ class FullyConnectedNet:
         self.num_layers = len(self.dims) - 1
         self.num_classes = int(num_classes)
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self.params: dict[str, np.ndarray] = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         for i in range(self.num_layers):
-            shape = (self.dims[i], self.dims[i + 1])
+            shapes[f"W{i + 1}"] = (self.dims[i], self.dims[i + 1])
+            shapes[f"b{i + 1}"] = (self.dims[i + 1],)
+        self._flat, self.params = _flat_views(shapes, self.dtype)  # the biases start at 0
+        for i in range(self.num_layers):
             # drawn in float64 then cast, so float32 and float64 nets start from the same numbers
-            self.params[f"W{i + 1}"] = (rng.standard_normal(shape) * self.weight_scale).astype(self.dtype)
-            self.params[f"b{i + 1}"] = np.zeros(self.dims[i + 1], self.dtype)
+            W = self.params[f"W{i + 1}"]
+            W[...] = (rng.standard_normal(W.shape) * self.weight_scale).astype(self.dtype)
         self._ws: dict[int, _Workspace] = {}
         self._grads: dict[str, np.ndarray] | None = None
+        self._grads_flat: np.ndarray | None = None
 
     # ---------------------------------------------------------------------------------------
     def weight_names(self) -> list[str]:
@@ -96,10 +132,22 @@ class FullyConnectedNet:
             ws = self._ws[n] = _Workspace(n, self.dims, self.dtype)
         return ws
 
+    def flat_params(self) -> np.ndarray | None:
+        """The one flat array every parameter is a view of, or None once any was replaced."""
+        return _flat_of(self._flat, self.params)
+
+    def flat_grads(self, grads: dict[str, np.ndarray]) -> np.ndarray | None:
+        """The flat array behind ``grads`` when they are the reused gradients (``loss(reuse=True)``),
+        laid out as :meth:`flat_params`; else None."""
+        if grads is not self._grads or grads.keys() != self.params.keys():
+            return None
+        return _flat_of(self._grads_flat, grads)
+
     def _grad_buffers(self, reuse: bool) -> dict[str, np.ndarray]:
         if reuse:
             if self._grads is None:
-                self._grads = {k: np.empty_like(v) for k, v in self.params.items()}
+                self._grads_flat, self._grads = _flat_views({k: v.shape for k, v in self.params.items()},
+                                                            self.dtype)
             return self._grads
         return {k: np.empty_like(v) for k, v in self.params.items()}
 

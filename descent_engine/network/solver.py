@@ -148,7 +148,17 @@ class Solver:
         self.log_acc_iteration_history: list[int] = []
         self.lr_history: list[float] = []
         self._ratios: list[np.ndarray] = []
-        self.optim_states = {k: self.rule.init(w, self.hp) for k, w in self.model.params.items()}
+        flat = self._flat_params()
+        if flat is None:
+            self._flat_state = None
+            self.optim_states = {k: self.rule.init(w, self.hp) for k, w in self.model.params.items()}
+        else:  # one state for the flat array; each parameter's state views its slice
+            self._flat_state = self.rule.init(flat, self.hp)
+            self.optim_states = {k: _state_view(self._flat_state, flat, w) for k, w in self.model.params.items()}
+
+    def _flat_params(self) -> np.ndarray | None:
+        flat_params = getattr(self.model, "flat_params", None)
+        return flat_params() if self.inplace and flat_params is not None else None
 
     @property
     def done(self) -> bool:
@@ -223,16 +233,26 @@ class Solver:
         ratios = np.empty(len(self.weight_names))
         params, states, hp = self.model.params, self.optim_states, self.hp
         inplace, update = self.inplace, (self.rule.update_inplace if self.inplace else self.rule.update)
+        flat = self._flat_params() if self._flat_state is not None else None
+        flat_g = self.model.flat_grads(grads) if flat is not None else None
+        if flat_g is not None:  # the whole model in one call (elementwise rules: the same bits)
+            for name, before in self._before.items():
+                np.copyto(before, params[name])
+            update(flat_g, self._flat_state, lr, hp, flat)
+            _sync_scalars(self._flat_state, states.values())
         j = 0
         for name, w in params.items():
             before = self._before.get(name)
-            if before is not None:
-                np.copyto(before, w)
-            if inplace:
-                update(grads[name], states[name], lr, hp, w)
-            else:
-                delta, states[name] = update(grads[name], states[name], lr, hp, w)
-                w += delta
+            if flat_g is None:
+                if before is not None:
+                    np.copyto(before, w)
+                if inplace:
+                    update(grads[name], states[name], lr, hp, w)
+                    if self._flat_state is not None:
+                        _sync_scalars(states[name], (self._flat_state,))
+                else:
+                    delta, states[name] = update(grads[name], states[name], lr, hp, w)
+                    w += delta
             if before is not None:
                 f = before.ravel()
                 wn = float(np.dot(f, f))
@@ -302,3 +322,21 @@ def _subset(X: np.ndarray, y: np.ndarray, num: int | None, rng: np.random.Genera
         idx = np.sort(rng.choice(X.shape[0], int(num), replace=False))
         return X[idx], y[idx]
     return X, y
+
+
+def _state_view(state, flat: np.ndarray, w: np.ndarray):
+    """``state`` (a rule state for ``flat``) seen through ``w``, a view of part of ``flat``: its
+    arrays are the same views of the state's arrays; its scalars (a step count) copies."""
+    lo = (w.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // flat.itemsize
+    sl = slice(lo, lo + w.size)
+    values = [a[sl].reshape(w.shape) if isinstance(a, np.ndarray) and a.shape == flat.shape else a
+              for _, a in state.items()]
+    return type(state)(*values)
+
+
+def _sync_scalars(source, targets) -> None:
+    """Copy the scalar fields (a step count) of ``source`` into each of ``targets``."""
+    names = [k for k, a in source.items() if not isinstance(a, np.ndarray)]
+    for target in targets:
+        for k in names:
+            setattr(target, k, getattr(source, k))
