@@ -300,6 +300,23 @@ class Run:
                 taken += 1
         return taken
 
+    #: what a run's steps change: all :meth:`export_state` hands over (the rest follows from the
+    #: settings: the problem, the rule, the schedule and their constants)
+    _MUTABLE = ("k", "diverged_at", "converged_at", "w", "state", "rng", "history", "_pending",
+                "_lr_cache_start", "_lr_cache")
+
+    def export_state(self) -> dict[str, Any]:
+        """The run's progress as plain picklable values (arrays, the rule state, the sampler), so
+        a run built from the same settings elsewhere (another process) can take it over."""
+        return {name: getattr(self, name) for name in self._MUTABLE}
+
+    def adopt_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``state`` (:meth:`export_state` of a run with the same settings): every
+        later step is then bit for bit the step the exporting run would have taken."""
+        for name in self._MUTABLE:
+            setattr(self, name, state[name])
+        self._rate_key = None
+
     def theory(self) -> theory.TheoryReport:
         """The theory line for the current rule and the current learning rate."""
         return theory.report(self.problem.hessian(), self.rule, self.hp, self.lr,
