@@ -43,22 +43,40 @@ def next_rule_to_add(current: Sequence[str]) -> str | None:
 
 
 class _EwaBuffer:
-    """step, EWA and bias-corrected EWA rows, decimated like the engine's History."""
+    """step, EWA and bias-corrected EWA rows, decimated like the engine's History (NumPy rows:
+    no Python object per row for the garbage collector to walk, and a cheap copy to pickle)."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
         self.stride = 1
-        self.rows: list[tuple[int, float, float]] = []
+        self.n = 0
+        self.data = np.empty((capacity, 3))
 
     def append(self, step: int, v: float, vc: float) -> None:
         if step % self.stride:
             return
-        if len(self.rows) >= self.capacity:
+        if self.n >= self.capacity:
             self.stride *= 2
-            self.rows = [r for r in self.rows if r[0] % self.stride == 0]
+            keep = self.data[: self.n][self.data[: self.n, 0] % self.stride == 0]
+            self.n = keep.shape[0]
+            self.data[: self.n] = keep
             if step % self.stride:
                 return
-        self.rows.append((step, v, vc))
+        row = self.data[self.n]
+        row[0], row[1], row[2] = step, v, vc
+        self.n += 1
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.data[: self.n]
+
+    def export(self) -> tuple:
+        return self.stride, self.rows.copy()
+
+    def adopt(self, state: tuple) -> None:
+        self.stride, rows = state
+        self.n = rows.shape[0]
+        self.data[: self.n] = rows
 
 
 #: runs kept in the lab's history (the oldest dropped beyond)
@@ -145,6 +163,17 @@ class Trace:
             self._ewa = self._ewa.update(g0, self.ewa_beta)
         self._ewa_rows.append(self.run.k, self._ewa.v, self._ewa.corrected(self.ewa_beta))
 
+    def export_state(self) -> tuple:
+        """The run's progress and the EWA's (picklable; see :meth:`Run.export_state`)."""
+        return self.run.export_state(), self._ewa, self._ewa_rows.export()
+
+    def adopt_state(self, state: tuple) -> None:
+        """Continue from ``state`` (:meth:`export_state` of a trace with the same settings)."""
+        run, self._ewa, rows = state
+        self._ewa_rows.adopt(rows)
+        self.run.adopt_state(run)
+        self._cache = None
+
     def step(self, n: int) -> int:
         taken = 0
         run = self.run
@@ -160,7 +189,7 @@ class Trace:
         if self._cache is not None and self._cache[0] == self.run.k:
             return self._cache[1]
         a = self.run.history.arrays()
-        rows = np.asarray(self._ewa_rows.rows, dtype=float).reshape(-1, 3)
+        rows = self._ewa_rows.rows.copy()
         data = TraceData(
             self.label, self.settings, a["step"], a["lr"], a["loss"], a["w"], a["grad"], a["avg"],
             rows[:, 0], rows[:, 1], rows[:, 2], self.ewa_beta, self.run.problem.loss_star, self.run.diverged_at,
