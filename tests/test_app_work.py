@@ -88,7 +88,7 @@ async def test_paused_app_does_no_work(monkeypatch):
 
 
 async def test_fast_chart_drawing_matches_plotext(monkeypatch):
-    """The charts rasterise their series themselves (tui/widgets/plot/fastpath.py: raster_series); the result
+    """The charts rasterise their series themselves (tui/widgets/plot/fastpath.py: raster_cells); the result
     must be exactly what plotext draws from the same lines, in colour and in NO_COLOR.
 
     The runs are advanced with Lab.step (one key press at the end draws every chart once): the
@@ -97,13 +97,13 @@ async def test_fast_chart_drawing_matches_plotext(monkeypatch):
     from tui.widgets.plot.chart import Chart
 
     rastered = []
-    real_raster = charts.raster_series
+    real_raster = charts.raster_cells
 
     def counting_raster(series, plan):
         rastered.append(series)
         return real_raster(series, plan)
 
-    monkeypatch.setattr(charts, "raster_series", counting_raster)
+    monkeypatch.setattr(charts, "raster_cells", counting_raster)
 
     def styled(text):
         per = [None] * len(text.plain)

@@ -281,18 +281,22 @@ class Chart(RowStrips, PlotextPlot):
         ylim = o.get("ylim") or (0.0, 1.0)
         ylabels = self._ticks(plt, xlim, ylim, width, height, lowbar)
         plan = fastpath.plan(plt, series, xlim, ylim, ylabels, width, height) if fast and self._fast_ok else None
+        cells = []
         if plan is not None:
-            rastered = [fastpath.raster_series(s, plan) for s in series]
-            if not any(r[0] for r in rastered):
+            rastered = [fastpath.raster_cells(s, plan) for s in series]
+            if not any(r[2] for r in rastered):
                 plan = None  # nothing inside: plotext's own way (it lays out an empty plot otherwise)
         if plan is None:
             for x, y, marker, color, _label, joined in series:
                 draw = plt.plot if joined else plt.scatter
                 draw(x, y, marker=marker, color=color)
         else:
-            for (_x, _y, _marker, color, _label, _joined), (xs, ys, chars) in zip(series, rastered):
-                if xs:
-                    plt.scatter(xs, ys, marker=chars, color=color)
+            (x0, x1), (y0, y1), (w, h) = plan.xlim, plan.ylim, (plan.width, plan.height)
+            for (_x, _y, _marker, color, _label, _joined), (cols, rows, chars) in zip(series, rastered):
+                if chars:  # plotext draws the first cell (its layout, the signal's colour), we the rest
+                    plt.scatter([x0 + float(cols[0]) * ((x1 - x0) / (w - 1))],
+                                [y0 + float(rows[0]) * ((y1 - y0) / (h - 1))], marker=chars[:1], color=color)
+                    cells.append((cols, rows, chars))
         for h in o.get("hlines", ()):
             if np.isfinite(h):
                 plt.hline(float(h), color=DIM_COLOR)
@@ -304,7 +308,7 @@ class Chart(RowStrips, PlotextPlot):
         self.builds += 1
         rows: list = []
         try:
-            text = fastpath.build_text(plt, rows)
+            text = fastpath.build_text(plt, rows, cells)
             self._rows = rows or None
         except Exception:  # plotext can still trip on degenerate ranges; never crash the app
             return Text("(nothing to draw)")

@@ -104,13 +104,22 @@ _BRAILLE: list[str] = []
 
 
 def raster_series(s, p: Plan) -> tuple[list[float], list[float], list[str]]:
-    """One series ``(x, y, marker, colour, label, joined)`` as plotext would draw it, as one point
-    per cell with that cell's character.
+    """One series as :func:`raster_cells` gives it, as data coordinates that plotext maps back to
+    exactly those cells."""
+    cols, rows, chars = raster_cells(s, p)
+    (x0, x1), (y0, y1) = p.xlim, p.ylim
+    vx = (x0 + cols * ((x1 - x0) / (p.width - 1))).tolist()
+    vy = (y0 + rows * ((y1 - y0) / (p.height - 1))).tolist()
+    return vx, vy, chars
+
+
+def raster_cells(s, p: Plan) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """One series ``(x, y, marker, colour, label, joined)`` as plotext would draw it: the canvas
+    cells it covers (columns, and rows from the bottom) and each cell's character.
 
     Replicates plotext's ``get_matrix_data`` (the same function), ``get_line`` (the same
     interpolation and truncation), ``hd_group`` and ``remove_outsiders`` with NumPy; returns
-    the cells as data coordinates that plotext maps back to exactly those cells, and their
-    characters.
+    the cells and their characters.
     """
     from plotext import _utility as pu
 
@@ -135,7 +144,7 @@ def raster_series(s, p: Plan) -> tuple[list[float], list[float], list[str]]:
     inside = (cx >= 0) & (cx < p.width) & (cy >= 0) & (cy < p.height)
     cx, cy, px, py = cx[inside], cy[inside], px[inside], py[inside]
     if cx.shape[0] == 0:
-        return [], [], []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
     key = cy * p.width + cx
     if braille:
         if not _BRAILLE:
@@ -151,22 +160,39 @@ def raster_series(s, p: Plan) -> tuple[list[float], list[float], list[str]]:
         cells = np.unique(key)
         ch = pu.marker_codes.get(marker, marker)[0] if marker not in pu.hd_symbols else marker
         chars = [ch] * cells.shape[0]
-    (x0, x1), (y0, y1) = p.xlim, p.ylim
-    col, row = cells % p.width, cells // p.width
-    vx = (x0 + col * ((x1 - x0) / (p.width - 1))).tolist()
-    vy = (y0 + row * ((y1 - y0) / (p.height - 1))).tolist()
-    return vx, vy, chars
+    return cells % p.width, cells // p.width, chars
 
 
-def build_text(plt: Any, rows_out: list | None = None) -> Text:
+def build_text(plt: Any, rows_out: list | None = None, cells: Sequence | None = None) -> Text:
     """Build a plotext figure straight into a Rich Text: the same characters and foreground
-    colours as :func:`ansi_to_text` of ``build()`` (backgrounds dropped there too)."""
+    colours as :func:`ansi_to_text` of ``build()`` (backgrounds dropped there too).
+
+    ``cells`` (one ``(columns, rows, chars)`` per plotted signal, in order, from
+    :func:`raster_cells`) are written into the canvas after plotext's build, as plotext writes a
+    signal's points (its stored colour and style), each signal over the ones before: the
+    caller plots only the first cell of each signal, so plotext lays the canvas out and keeps
+    the signal's colour, and the thousands of other cells skip plotext's per-point Python."""
     if not (hasattr(plt, "_set_sizes") and hasattr(plt, "_build_matrix")):  # pragma: no cover
         return ansi_to_text(plt.build(), rows_out)
     plt._set_sizes()
     plt._build_matrix()
     matrix = plt.monitor.matrix
+    if cells:
+        _write_cells(plt.monitor, matrix, cells)
     return matrix_to_text(matrix.marker, matrix.fullground, rows_out)
+
+
+def _write_cells(monitor: Any, matrix: Any, cells: Sequence) -> None:
+    col0, row0 = matrix.Cols_canvas.start, matrix.Rows_canvas.start
+    marker, fullground, style = matrix.marker, matrix.fullground, matrix.style
+    for signal, (cols, rows, chars) in enumerate(cells):
+        fg, st = monitor.color[signal][0], monitor.style[signal][0]
+        for c, r, ch in zip((cols + col0).tolist(), (rows + row0).tolist(), chars):
+            marker[r][c] = ch
+            if fg is not None:
+                fullground[r][c] = fg
+            if st is not None:
+                style[r][c] = st
 
 
 def canvas(plt: Any) -> Any:
