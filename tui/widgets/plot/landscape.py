@@ -185,8 +185,9 @@ class Landscape(Heatmap):
             cx, cy = self._cells_of(x, y, width, height)
             cx, cy = _densify(cx, cy, width, height)
             inside = (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
-            for i, j in zip(cy[inside].astype(int).tolist(), cx[inside].astype(int).tolist()):
-                out.append(Mark(i, j, dot, color))
+            # one mark per cell (a path's marks are all alike; thousands of points share cells)
+            cells = np.unique(cy[inside].astype(np.int64) * width + cx[inside].astype(np.int64))
+            out.extend(Mark(i, j, dot, color) for i, j in zip((cells // width).tolist(), (cells % width).tolist()))
             if not p.dim:
                 for (px, py), mark in (((x[0], y[0]), "○"), ((x[-1], y[-1]), "●")):
                     c0, c1 = self._cells_of(np.array([px]), np.array([py]), width, height)
@@ -222,8 +223,9 @@ def _densify(cx: np.ndarray, cy: np.ndarray, width: int | None = None, height: i
     reps = np.where(pair, np.maximum(gaps, 1), 0)
     if reps.sum() >= 20000:
         return cx[ok], cy[ok]
-    t = np.concatenate([np.arange(r) / r for r in reps.tolist()]) if reps.sum() else np.zeros(0)
     idx = np.repeat(np.arange(cx.shape[0] - 1), reps)
+    # i / r for i in 0..r-1 of each segment (r = its repeats), in one pass
+    t = (np.arange(idx.shape[0]) - np.repeat(np.cumsum(reps) - reps, reps)) / np.repeat(reps, reps)
     xs = cx[idx] + (cx[idx + 1] - cx[idx]) * t
     ys = cy[idx] + (cy[idx + 1] - cy[idx]) * t
     xs, ys = np.floor(xs + 0.5), np.floor(ys + 0.5)
