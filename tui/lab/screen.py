@@ -30,7 +30,7 @@ from .. import keys
 from ..commands import LabCommands
 from ..messages import RunCommand, SetChoice, SetParam
 from ..widgets.plot import Chart, Landscape
-from ..widgets.wrapline import KeyHints
+from ..widgets.wrapline import KeyHints, WrapLine
 from .model import DEFAULT_COMPARE, MAX_COMPARE, SPEEDS, Lab, next_rule_to_add
 from .plots import LabPlots
 from .tools import LabTools
@@ -94,6 +94,9 @@ class LabScreen(LabTools, Screen):
         self.call_after_refresh(self.ticker.redraw)
         self.ticker.sync()
 
+    def on_unmount(self) -> None:
+        self.ticker.close()
+
     def on_screen_suspend(self) -> None:
         self.ticker.suspend()  # another screen on top: no stepping, no drawing
 
@@ -148,6 +151,10 @@ class LabScreen(LabTools, Screen):
         self.query_one(KeyHints).show(keys.hints(self._footer, self.check_action))
         if self.layout_name != "too-small":
             self.query_one(TheoryLine).show(self.lab)
+
+    def text_painted(self) -> bool:
+        """The text lines a key changed have been drawn (the ticker holds the charts till then)."""
+        return all(line.painted for line in self.query(WrapLine) if line.display)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_rule", "remove_rule") and not self.compare:

@@ -4,7 +4,8 @@ One UI timer runs exactly while the lab is running on its own (stopped when paus
 or when another screen is on top: a screen underneath does no work). Each tick steps the engine
 for at most :data:`STEP_BUDGET` seconds; charts are rebuilt at most :data:`FRAME_RATE` times a
 second, in slices of about :data:`FRAME_BUDGET` seconds, each its own message, so a key press
-waits for one slice at most. After a key the text lines are drawn at once and the charts and
+waits for one slice at most. At max speed the steps come from a worker process instead
+(:mod:`.engine_process`): each tick adopts the steps it took, so the UI thread only draws. After a key the text lines are drawn at once and the charts and
 engine wait until that paint is on screen.
 
 The owner (the lab screen) provides ``lab`` (the model), ``draw(budget, next_slice) -> bool``
@@ -23,10 +24,11 @@ from textual.timer import Timer
 
 from ..background import FRAME_RATE  # redraws per second while running (both labs)
 from ..widgets.plot.strips import input_pending
+from .engine_process import EngineProcess
 from .model import Lab
 
 #: seconds of chart building in one go (a key press waits for one slice at most)
-FRAME_BUDGET = 0.008
+FRAME_BUDGET = 0.005
 #: seconds of engine stepping per tick (the engine shares the UI thread: see model.py)
 STEP_BUDGET = 0.008
 #: engine ticks per second while running: several per frame, so a key never waits for more than
@@ -34,6 +36,11 @@ STEP_BUDGET = 0.008
 STEP_RATE = 30
 #: a key's paint holds back charts and engine for at most this many seconds
 HOLD_LIMIT = 0.25
+#: at most this share of the UI thread's time goes to building charts while running: a frame
+#: that cost ``c`` seconds is followed by the next no sooner than ``c / DRAW_SHARE`` seconds later
+#: (measured at 120x40, max speed: a frame of six charts and the landscape costs 40-60 ms, so
+#: ten frames a second kept the UI thread 80% busy and a key waited behind several slices)
+DRAW_SHARE = 0.2
 
 
 class Owner(Protocol):
@@ -42,6 +49,8 @@ class Owner(Protocol):
     def draw(self, budget: float | None, next_slice: bool) -> bool: ...
 
     def draw_text(self) -> None: ...
+
+    def text_painted(self) -> bool: ...
 
     def set_interval(self, interval: float, callback, *, name: str | None = None) -> Timer: ...
 
@@ -63,8 +72,13 @@ class Ticker:
         self._drawn_all = False
         self._slice_pending = False
         self._yielded = 0
+        self._yielded_slices = 0
         self._new_frame = False
         self._held_since: float | None = None
+        self._frame_cost = 0.0  # seconds of chart building the last complete frame took
+        self._building = 0.0  # ... and the frame being built so far
+        #: the engine process (max speed only; never with ``autorun=False``: tests step in-process)
+        self.engine: EngineProcess | None = EngineProcess() if autorun else None
 
     @property
     def lab(self) -> Lab:
@@ -80,6 +94,8 @@ class Ticker:
         elif not want and self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if not want and self.engine is not None:
+            self.engine.end()  # nothing steps while the lab is paused, done or covered
 
     @property
     def ticking(self) -> bool:
@@ -87,6 +103,8 @@ class Ticker:
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        if self._held_since is not None and self.owner.text_painted():
+            self._release()
         if self._held():
             return  # a key's effect is on its way to the screen (the engine catches up next tick)
         if input_pending(self.owner) and self._yielded < 3:
@@ -94,13 +112,15 @@ class Ticker:
             return
         self._yielded = 0
         dt, self._last_tick = now - self._last_tick, now
-        taken = self.lab.advance(min(dt, 0.25), budget=STEP_BUDGET)
+        taken = self.engine.advance(self.lab) if self.engine is not None else None
+        if taken is None:  # not at max speed, or the engine process is not (yet) there
+            taken = self.lab.advance(min(dt, 0.25), budget=STEP_BUDGET)
         self._stepped = self._stepped or bool(taken)
         if self.lab.done:
             self.lab.running = False
             self.sync()
             self.request_frame()
-        elif self._stepped and self._drawn_all and now - self._last_frame >= 0.95 / self.frame_rate:
+        elif self._stepped and self._drawn_all and now - self._last_frame >= self.frame_interval:
             self._last_frame = now
             self._stepped = False
             self.request_frame()
@@ -122,9 +142,19 @@ class Ticker:
         except RuntimeError:  # no running loop (shutting down)
             self._slice_pending = False
 
+    @property
+    def frame_interval(self) -> float:
+        """Seconds between frames while running: the frame rate's, or longer when frames are
+        costly (see :data:`DRAW_SHARE`)."""
+        return max(0.95 / self.frame_rate, self._frame_cost / DRAW_SHARE)
+
     def redraw(self, next_slice: bool = False) -> None:
         """Draw (in real use within a budget per slice; tests draw everything)."""
+        start = time.perf_counter()
         done = self.owner.draw(FRAME_BUDGET if self.autorun else None, next_slice)
+        self._building = (self._building if next_slice else 0.0) + time.perf_counter() - start
+        if done:
+            self._frame_cost = self._building
         self._drawn_all = done
         if not done:
             self._schedule_slice()
@@ -139,6 +169,11 @@ class Ticker:
         self._slice_pending = False
         if self._held() or not self.active:
             return
+        if input_pending(self.owner) and self._yielded_slices < 5:
+            self._yielded_slices += 1  # a key waits: it goes first, this slice after it
+            self._schedule_slice()
+            return
+        self._yielded_slices = 0
         if self._new_frame:
             self._new_frame = False
             self.redraw()
@@ -153,7 +188,13 @@ class Ticker:
             return
         self.owner.draw_text()
         self._held_since = time.perf_counter()
-        self.owner.call_after_refresh(self._release)
+        self.owner.call_after_refresh(self._try_release)
+
+    def _try_release(self) -> None:
+        """After a refresh: the charts go on once the key's text is drawn (that refresh may have
+        come before its widgets asked to be repainted); if not yet, the next tick looks again."""
+        if self._held_since is not None and self.owner.text_painted():
+            self._release()
 
     def _release(self) -> None:
         self._held_since = None
@@ -169,3 +210,8 @@ class Ticker:
         self.active = True
         self.sync()
         self.redraw()
+
+    def close(self) -> None:
+        """Stop the engine process (the screen is going away)."""
+        if self.engine is not None:
+            self.engine.close()

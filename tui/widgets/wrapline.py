@@ -28,12 +28,20 @@ class WrapLine(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.items: list[tuple[str, str]] = []
         self._kept = (0, 0)  # (width, most lines seen at that width)
+        self._changes = 0  # item changes so far ...
+        self._painted = 0  # ... and how many of them a render has drawn
+
+    @property
+    def painted(self) -> bool:
+        """True when the items last set have been rendered (are on their way to the terminal)."""
+        return self._painted == self._changes
 
     def set_items(self, items: list[tuple[str, str]]) -> None:
         if items != self.items:
             width = self.size.width
             old_lines = self._height(width) if width else None
             self.items = items
+            self._changes += 1
             new_lines = self._height(width) if width else None
             self.refresh(layout=old_lines != new_lines or old_lines is None)
 
@@ -68,6 +76,7 @@ class WrapLine(Widget):
         return self._height(width)
 
     def render(self) -> Text:
+        self._painted = self._changes
         out = Text(no_wrap=True, overflow="ellipsis")
         for i, line in enumerate(self._lines(self.size.width)):
             if i:
