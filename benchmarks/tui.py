@@ -338,7 +338,7 @@ def paused_cpu(worker: str, seconds: float = 3.0) -> float:
     read_for(fd, 10.0, until=b"training")
     os.write(fd, b" ")
     read_for(fd, 2.0, until=b"paused")
-    read_for(fd, 0.5)
+    read_for(fd, 1.5)  # past the app's one garbage collection a second after the start
     c0, t0 = cpu_seconds(pid), time.perf_counter()
     read_for(fd, seconds)
     c1, t1 = cpu_seconds(pid), time.perf_counter()
