@@ -8,36 +8,20 @@ a few steps here (``STEPS``) instead of the note's 200 and 300.
 
 from __future__ import annotations
 
-import asyncio
-import functools
-
 import numpy as np
 import pytest
 from textual.app import App
 
 from descent_engine.ewa import ewa
 from descent_engine.network.config import TrainConfig
-from descent_engine.network.data import blobs, load_dataset
-from descent_engine.network.experiments import (NOTE_LRS, NOTE_SEEDS, NOTE_STEPS, compare_rules, effective_batch,
-                                                rel_error)
+from descent_engine.network.data import blobs
+from descent_engine.network.experiments import NOTE_LRS, rel_error
 from descent_engine.rules import RULES, get_rule
 from descent_engine.schedules import SCHEDULES, get_schedule
-from tui.widgets.plot import MONO_MARKERS, Chart
-from descent_engine.network.lab_plans import (COMPARE_RULES, DEFAULT_EPOCHS, Plan, default_config, fit_schedule,
-                                              plans_for)
-from tui.netlab.job import RULE_COLORS, SLICE_ROUNDS, Track, TrainingJob
+from tui.widgets.plot import Chart
+from descent_engine.network.lab_plans import COMPARE_RULES, fit_schedule
+from tui.netlab.job import RULE_COLORS, SLICE_ROUNDS
 from tui.netlab.screen import PACES, NetworkScreen
-from tui.netlab.text import MARKER_GLYPHS, fit_items, info_items, series_glyph, wrapped_lines
-
-
-def sync(test):
-    """Run an async pilot test without an async pytest plugin (none is a dependency)."""
-
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 DATA = blobs(n=240, classes=3)  # 192 train / 48 val, 2 features
@@ -97,95 +81,9 @@ def test_network_effective_batch_done_160x48(snap_compare):
 
 
 # -- pure parts ---------------------------------------------------------------------------------
-def test_default_is_the_notes_net_on_digits():
-    c = default_config()
-    assert (c.dataset, c.rule, c.batch_size, c.hidden, c.weight_scale) == ("digits", "sgd_momentum", 100, (100,) * 5, 5e-2)
-    assert c.rule_params["lr"] == NOTE_LRS["sgd_momentum"]
-
-
-def test_fit_schedule_stretches_the_registry_defaults_to_the_run():
-    assert fit_schedule("cosine", 20)["period"] == 20
-    assert fit_schedule("warmup", 20)["warmup_epochs"] == 2
-    assert fit_schedule("staircase", 20)["milestones"] == (10, 20)
-    assert fit_schedule("epoch", 20)["decay"] == pytest.approx(get_schedule("epoch").params.get("decay").default * 5)
-    base = get_schedule("polynomial").params.get("base").default
-    assert fit_schedule("polynomial", 20)["base"] ** 20 == pytest.approx(base**100)  # same total decay
-    assert fit_schedule("constant", 20) == {}
-    for name in SCHEDULES:
-        get_schedule(name).hparams(fit_schedule(name, 1))  # always valid, even for a one-epoch run
-
-
-def _trained(plans):
-    job = TrainingJob([Track(p, p.config.build(data=p.data)) for p in plans])
-    while not job.done:
-        job.train_rounds(SLICE_ROUNDS)
-    return [t.solver for t in job.tracks]
-
-
-def test_study_views_step_exactly_the_clis_runs():
-    """The screen's compare and effective-batch runs are the engine's: same histories, bit for bit."""
-    net = dict(hidden=CONFIG.hidden, weight_scale=CONFIG.weight_scale, dtype=CONFIG.dtype)
-    cli = compare_rules(DATA, steps=STEPS["compare-rules"], batch_size=CONFIG.batch_size, **net)
-    screen = _trained(plans_for("compare", CONFIG, DATA, steps=STEPS))
-    assert [s.update_rule for s in screen] == [r.solver.update_rule for r in cli.runs]
-    assert [s.hp for s in screen] == [r.solver.hp for r in cli.runs]
-    for s, r in zip(screen, cli.runs):
-        assert s.loss_history == r.solver.loss_history and s.train_acc_history == r.solver.train_acc_history
-
-    cli = effective_batch(DATA, sgd_batch=120, momentum_batch=CONFIG.batch_size, steps=STEPS["effective-batch"], **net)
-    plans = plans_for("effective", CONFIG, DATA, steps=STEPS)  # default sgd batch: 6 x 20
-    screen = _trained(plans)
-    assert [(p.config.rule, p.config.batch_size, p.config.seed) for p in plans] == [
-        (r.rule, r.batch_size, r.seed) for r in cli.runs]
-    assert [p.group for p in plans] == ["sgd_momentum batch 20"] * 3 + ["sgd batch 120"] * 3
-    for s, r in zip(screen, cli.runs):
-        assert s.num_iterations == STEPS["effective-batch"]
-        assert s.loss_history == r.solver.loss_history and s.train_acc_history == r.solver.train_acc_history
-
-
-def test_study_views_on_digits_are_the_notes_settings():
-    """Nothing is trained: the plans of the default screen on digits."""
-    digits = load_dataset("digits")
-    compare = plans_for("compare", default_config(), digits)
-    assert [p.config.rule for p in compare] == list(COMPARE_RULES)
-    assert [p.config.rule_params["lr"] for p in compare] == [NOTE_LRS[r] for r in COMPARE_RULES]
-    assert {(p.config.num_iterations, p.config.batch_size, p.config.seed, p.config.weight_scale)
-            for p in compare} == {(NOTE_STEPS["compare-rules"], 100, 0, 5e-2)}
-    study = plans_for("effective", default_config(), digits)
-    assert [(p.config.rule, p.config.batch_size, p.config.seed) for p in study] == (
-        [("sgd_momentum", 100, s) for s in NOTE_SEEDS] + [("sgd", 600, s) for s in NOTE_SEEDS])
-    assert {(p.config.num_iterations, p.config.rule_params["lr"], p.config.log_acc_iteration,
-             p.data.X_train.shape[0]) for p in study} == {(NOTE_STEPS["effective-batch"], 1e-2, True, 1438)}
-    assert {p.config.batch_size for p in plans_for("effective", default_config(), digits, sgd_batch=300)} == {100, 300}
-
-
-def test_job_is_deterministic_and_snapshots_are_copies():
-    def job():
-        return TrainingJob([Track(Plan("a", "", CONFIG), CONFIG.build(data=DATA))])
-
-    a, b = job(), job()
-    assert a.train_rounds(7) == 7
-    b.train_rounds(7)
-    version, (data,) = a.snapshot()
-    assert version == 7 and data.t == 7
-    assert np.array_equal(data.loss, b.snapshot()[1][0].loss)
-    a.train_rounds(3)
-    assert data.loss.shape == (7,)  # the snapshot did not grow with the solver
-    assert data.ratios.shape == (7, 3)  # three weight matrices: 2 -> 16 -> 16 -> 3
-
-
-def test_worker_body_trains_to_the_end_and_stops_when_paused():
-    job = TrainingJob([Track(Plan("a", "", CONFIG), CONFIG.build(data=DATA))])
-    job.train_while_running()  # not running: returns at once
-    assert job.version == 0
-    job.running = True
-    job.train_while_running()  # runs in this thread until the run is done
-    assert job.done and not job.active
-    assert job.tracks[0].solver.t == job.tracks[0].solver.num_iterations
 
 
 # -- pilot: keys --------------------------------------------------------------------------------
-@sync
 async def test_space_toggles_run_state_without_training_in_test_mode():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -200,7 +98,6 @@ async def test_space_toggles_run_state_without_training_in_test_mode():
         assert not screen.running and "⏸ paused" in status(screen)
 
 
-@sync
 async def test_n_trains_one_slice_and_the_charts_follow():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -226,7 +123,6 @@ async def test_n_trains_one_slice_and_the_charts_follow():
         assert f"loss {s.loss_history[-1]:.3f}" in info(screen)
 
 
-@sync
 async def test_r_restarts_from_the_same_start():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -240,7 +136,6 @@ async def test_r_restarts_from_the_same_start():
         assert solver(screen).loss_history == first
 
 
-@sync
 async def test_u_cycles_the_rules_with_the_notes_lr_and_keeps_a_ghost():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -263,7 +158,6 @@ async def test_u_cycles_the_rules_with_the_notes_lr_and_keeps_a_ghost():
         assert solver(screen).hp["lr"] == NOTE_LRS["adam"]
 
 
-@sync
 async def test_b_nudges_the_main_beta_and_gd_has_none():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -283,7 +177,6 @@ async def test_b_nudges_the_main_beta_and_gd_has_none():
         assert screen.job is job  # nothing to nudge: no restart
 
 
-@sync
 async def test_l_doubles_and_L_halves_the_lr_with_the_old_run_as_ghost():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -301,7 +194,6 @@ async def test_l_doubles_and_L_halves_the_lr_with_the_old_run_as_ghost():
         assert "lr 0.005" in status(screen)
 
 
-@sync
 async def test_d_cycles_the_schedules_fitted_to_the_run():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -319,7 +211,6 @@ async def test_d_cycles_the_schedules_fitted_to_the_run():
         assert solver(screen).schedule.name == names[-1]
 
 
-@sync
 async def test_c_compares_the_four_rules_at_the_notes_rates():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -349,7 +240,6 @@ async def test_c_compares_the_four_rules_at_the_notes_rates():
         assert "u/U" in [k for k, _ in screen.hints()]
 
 
-@sync
 async def test_f_runs_the_effective_batch_study_and_prints_the_relative_error():
     app = NetHost()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -378,7 +268,6 @@ async def test_f_runs_the_effective_batch_study_and_prints_the_relative_error():
         assert screen.view == "single"
 
 
-@sync
 async def test_brackets_change_the_studys_sgd_batch_by_one_momentum_batch():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -411,7 +300,6 @@ async def test_brackets_change_the_studys_sgd_batch_by_one_momentum_batch():
         assert batches() == [120]
 
 
-@sync
 async def test_escape_and_t_close_the_lab():
     app = OpenerHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -422,7 +310,6 @@ async def test_escape_and_t_close_the_lab():
             assert not isinstance(app.screen, NetworkScreen)
 
 
-@sync
 async def test_hints_list_every_shown_binding():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -434,7 +321,6 @@ async def test_hints_list_every_shown_binding():
         assert screen.query_one("#net-hints").plain.count("  ") >= len(hints) - 1
 
 
-@sync
 async def test_tiny_and_resized_terminal_does_not_crash():
     app = NetHost()
     async with app.run_test(size=(40, 12)) as pilot:
@@ -449,12 +335,6 @@ async def test_tiny_and_resized_terminal_does_not_crash():
 
 
 # -- small terminals, legends, pace, quit ---------------------------------------------------------
-def test_fit_items_drops_whole_items_lowest_priority_first():
-    items = [("aaaa", "", 2), ("bbbb", "", 0), ("cccc", "", 1), ("dddd", "", 0)]
-    assert wrapped_lines(items, 10) == 4 // 2  # "aaaa  bbbb" / "cccc  dddd"
-    assert fit_items(items, 10, 2) == [(t, s) for t, s, _ in items]
-    assert fit_items(items, 10, 1) == [("aaaa", ""), ("cccc", "")]  # dddd (0, the later), then bbbb (0)
-    assert fit_items(items, 3, 1) == [("aaaa", "")]  # never empty: the first is kept
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
@@ -467,18 +347,6 @@ async def test_the_layer_chart_has_a_legend_at_every_size(size):
         assert "W1" in legend and "W3" in legend  # the blobs net has three weight matrices
 
 
-def test_series_glyph_is_the_charts_marker_without_colour():
-    assert [series_glyph(i, mono=False) for i in range(3)] == ["━"] * 3
-    assert [series_glyph(i, mono=True) for i in range(4)] == [
-        MARKER_GLYPHS.get(m, m) for m in MONO_MARKERS[:4]]
-    assert series_glyph(1, mono=True) == "•"
-
-
-def test_default_run_is_long_enough_to_watch():
-    assert default_config().epochs == DEFAULT_EPOCHS >= 60
-
-
-@sync
 async def test_ghost_at_80x24_keeps_status_lines_and_chart_rows():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -495,7 +363,6 @@ async def test_ghost_at_80x24_keeps_status_lines_and_chart_rows():
         assert "previous" in loss.legend or "pre" in loss.legend  # in the border: no rows taken
 
 
-@sync
 async def test_legends_are_kept_where_they_fit():
     app = NetHost()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -508,17 +375,6 @@ async def test_legends_are_kept_where_they_fit():
         assert "previous (sgd_momentum lr 0.01): train" in info(screen)
 
 
-def test_compare_summary_names_each_rule_with_its_mark():
-    tracks = []
-    data = blobs(n=240, classes=3)
-    for p in plans_for("compare", CONFIG, data, steps=STEPS):
-        tracks.append(Track(p, p.config.build(data=p.data)).data())
-    mono = " ".join(text for text, _ in info_items("compare", tracks, None, mono=True))
-    for i, rule in enumerate(COMPARE_RULES):
-        assert f"{series_glyph(i, True)} {rule}: train" in mono
-
-
-@sync
 async def test_pace_keys_cap_the_live_speed_and_q_quits():
     app = NetHost()
     async with app.run_test(size=(80, 24)) as pilot:
