@@ -159,7 +159,7 @@ def test_cli_writes_a_dataset_that_loads_and_trains(archive, tmp_path, capsys, m
     code = cli.main(["train", "--dataset", str(out), "--epochs", "1", "--hidden", "8", "--batch-size", "25"])
     stdout, err = capsys.readouterr()
     assert code == 0, err
-    assert "3072 features" in stdout and "1 epochs x 1 steps of 25" in stdout and "epoch   1/1" in stdout
+    assert "3072 features" in stdout and "1 epoch x 1 step of 25" in stdout and "epoch   1/1" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-binary.tar.gz", "cifar.npz"]
 
 

@@ -279,3 +279,9 @@ def test_train_config_is_validated_through_the_params(field, value, message):
     from dataclasses import replace
 
     assert one_line_error(replace(TrainConfig(), **{field: value}).validate) == message
+
+
+def test_counts_read_as_english():
+    from tui.formatting import count
+
+    assert [count(n, "epoch") for n in (0, 1, 2, 60)] == ["0 epochs", "1 epoch", "2 epochs", "60 epochs"]

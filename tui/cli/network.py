@@ -35,6 +35,7 @@ from .flags import (add_hyper_flags, add_name_flag, add_param_flags, flag_messag
                         hyper_values, parse_flag, parse_name)
 from .network_text import event_line, log_lines, monitor_lines, summary_lines
 from .output import json_safe
+from ..formatting import count
 
 NETWORK_KINDS = ("rule", "schedule")
 #: the network knobs ``experiment`` takes (the rest is the note's, per experiment)
@@ -165,7 +166,7 @@ def train_command(args: argparse.Namespace) -> int:
             f"--{k.split('.')[-1].replace('_', '-')} {v}" for k, v in applied.items()) + " (a flag overrides each)")
     say(f"{solver.model.dims[0]} features -> hidden {list(config.hidden)} -> {solver.model.num_classes} classes; "
         f"{solver.num_train} train / {solver.X_val.shape[0]} val; {config.rule} lr {solver.hp['lr']:g}, "
-        f"{config.schedule} schedule, {config.epochs} epochs x {solver.iterations_per_epoch} steps of {config.batch_size}")
+        f"{config.schedule} schedule, {count(config.epochs, 'epoch')} x {count(solver.iterations_per_epoch, 'step')} of {config.batch_size}")
     bar = Progress(solver.num_iterations, "train")
     start = 0
 

@@ -12,6 +12,8 @@ from descent_engine.network.experiment_results import (CompareResult, EdgeResult
                                                        RunDiverged, RunStarted)
 from descent_engine.network.edge_of_stability import second_half_mean
 
+from ..formatting import count
+
 
 def event_line(event) -> str | None:
     """One event as a line (None for an event that prints nothing)."""
@@ -69,7 +71,7 @@ def summary_lines(result: ExperimentResult) -> list[str]:
 def _overfit(res: OverfitResult) -> list[str]:
     s, best = res.settings, res.best_train_acc
     return [f"overfit {s['num_train']} examples of {res.data.name}: hidden {list(s['hidden'])}, "
-            f"weight_scale {s['weight_scale']:g}, {s['rule']} lr {s['lr']:g}, {s['epochs']} epochs, "
+            f"weight_scale {s['weight_scale']:g}, {s['rule']} lr {s['lr']:g}, {count(s['epochs'], 'epoch')}, "
             f"batch {s['batch_size']}",
             _run_line(res.runs[0]),
             f"best training accuracy: {best:.3f}" + ("  (overfits: 100%)" if best == 1.0 else "")]
@@ -90,8 +92,8 @@ def _compare(res: CompareResult) -> list[str]:
 def _effective(res: EffectiveResult) -> list[str]:
     t = res.target
     lines = [
-        f"effective batch on {res.data.describe()}: sgd batch {res.sgd_batch} ({res.sgd_epochs} epochs) vs "
-        f"sgd_momentum batch {res.momentum_batch} ({res.momentum_epochs} epochs), {res.steps} steps each, "
+        f"effective batch on {res.data.describe()}: sgd batch {res.sgd_batch} ({count(res.sgd_epochs, 'epoch')}) vs "
+        f"sgd_momentum batch {res.momentum_batch} ({count(res.momentum_epochs, 'epoch')}), {res.steps} steps each, "
         f"lr {res.lr:g}, seeds {', '.join(map(str, res.seeds))}",
         f"Average Training Acc for sgd: {res.avg_sgd}",
         f"Average Training Acc for sgd_momentum: {res.avg_momentum}",
