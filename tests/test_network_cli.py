@@ -122,6 +122,14 @@ def test_experiment_overfit_and_bad_out(tmp_path, capsys):
     assert code == 2 and "--steps is for compare-rules, effective-batch and edge-of-stability" in err
 
 
+def test_experiment_without_out_prints_its_summary_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run_cli(["experiment", "overfit"], capsys)
+    assert code == 0 and err == ""
+    assert "best training accuracy: 1.000" in stdout and "wrote" not in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- output files say how they were made --------------------------------------------------------
 def _train_args(tmp_path, suffix: str) -> tuple[list[str], object]:
     out = tmp_path / f"run{suffix}"

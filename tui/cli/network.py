@@ -78,8 +78,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag of ``descent-tui experiment``."""
     parser.add_argument("name", choices=EXPERIMENTS, help="which experiment (the note's three, and the edge of stability)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="directory for one .npz of histories per run and summary.json (created if missing)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="also write one .npz of histories per run and summary.json into DIR (created if "
+                             "missing); without it the summary is printed and nothing is written")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     g = parser.add_argument_group("settings")
     add_param_flags(g, [NETWORK_PARAMS.get(n) for n in EXPERIMENT_NETWORK] + list(EXPERIMENT_PARAMS),
@@ -292,7 +293,8 @@ def _make_dir(path: Path) -> None:
 def experiment_command(args: argparse.Namespace) -> int:
     options = _experiment_options(args)
     out = _out_path(args.out, "a directory name")
-    _check_dir(out)
+    if out is not None:
+        _check_dir(out)
     dataset = parse_flag(NETWORK_PARAMS.get("dataset"), args.dataset) if args.dataset is not None else "digits"
     try:
         data = load_dataset(dataset)
@@ -317,9 +319,20 @@ def experiment_command(args: argparse.Namespace) -> int:
         raise CliError(flag_message(str(exc))) from None
     finally:
         bar.close()
+    summary = summary_lines(result)
+    if out is not None:
+        _write_experiment(out, result, dataset, summary)
+    for line in summary:
+        say(line)
+    if out is not None:
+        say(f"wrote {len(result.runs)} history file(s) and summary.json to {out}")
+    return 0
+
+
+def _write_experiment(out: Path, result, dataset: str, summary: list[str]) -> None:
+    """The histories (one .npz per run, the bands of the effective-batch study) and summary.json."""
     import numpy as np
 
-    summary = summary_lines(result)
     _make_dir(out)
     for run in result.runs:
         with atomic_output(out / f"{run.name}.npz", "wb") as fh:
@@ -339,7 +352,3 @@ def experiment_command(args: argparse.Namespace) -> int:
     with atomic_output(out / "summary.json", "w") as fh:
         json.dump(json_safe(doc), fh, indent=1)
         fh.write("\n")
-    for line in summary:
-        say(line)
-    say(f"wrote {len(result.runs)} history file(s) and summary.json to {out}")
-    return 0
