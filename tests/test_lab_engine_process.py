@@ -91,3 +91,10 @@ def test_not_at_max_speed_the_lab_steps_itself(engine):
     lab.running = False
     lab.set_speed(len(SPEEDS) - 1)
     assert engine.advance(lab) is None
+
+
+def test_the_process_stops_exactly_where_a_run_converges(engine):
+    full_batch = Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4, "init": "first"})
+    lab = _max_speed_lab((full_batch,))
+    _advance_until(engine, lab, lambda: lab.done)
+    assert lab.traces[0].converged_at is not None and lab.k == lab.traces[0].converged_at

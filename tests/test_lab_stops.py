@@ -148,3 +148,32 @@ async def test_the_prediction_never_makes_the_run_look_diverged():
             chart = app.screen.query_one("#loss", Chart)
             assert any(ln.label.startswith("predicted") for ln in chart.lines), k
             assert "diverged" not in chart.legend, k
+
+
+def test_a_run_stops_exactly_where_it_converged_at_any_speed():
+    """Stepping in chunks (max speed, the engine process) must not overshoot: the status says
+    "converged at step k" and the run stands at k, as at one step a second."""
+    settings = PRESETS["notes-gdm"].settings
+    one = Lab([settings])
+    while not one.done:
+        one.step(1)
+    k = one.traces[0].converged_at
+    assert k is not None and one.k == k
+    fast = Lab([settings])
+    fast.step(10_000)  # one big chunk
+    assert fast.done and fast.k == k and fast.traces[0].k == k
+
+
+def test_running_on_past_convergence_still_stops_at_the_step_limit_then_runs_past_it():
+    settings = PRESETS["notes-gdm"].settings
+    lab = Lab([settings], max_steps=500)
+    lab.step(10_000)
+    k = lab.traces[0].converged_at
+    assert lab.done and lab.k == k < 500 and f"converged at step {k}" in lab.stop_reason()
+    lab.run_on()  # space: on past convergence ...
+    assert not lab.done
+    lab.step(10_000)
+    assert lab.done and lab.k == 500 and "stopped at step 500 (the step limit)" in lab.stop_reason()
+    lab.run_on()  # ... and, pressed again at the limit, past it
+    lab.step(7)
+    assert not lab.done and lab.k == 507

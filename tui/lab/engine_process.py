@@ -65,9 +65,9 @@ def step_loop(conn: Connection) -> None:
                 if msg is None:
                     return
                 if msg[0] == "begin":
-                    _, token, settings, states, max_steps, stops = msg
+                    _, token, settings, states, max_steps, stop_flags = msg
                     lab = Lab(settings, max_steps=max_steps)
-                    lab.stops = stops
+                    lab.stop_flags = stop_flags
                     for trace, state in zip(lab.traces, states):
                         trace.adopt_state(state)
                     last = time.perf_counter()
@@ -87,7 +87,7 @@ def step_loop(conn: Connection) -> None:
 
 def _fingerprint(lab: Lab) -> tuple:
     """What a reply must find unchanged to be adopted."""
-    return (lab.version, tuple(id(t) for t in lab.traces), tuple(t.k for t in lab.traces), lab.stops,
+    return (lab.version, tuple(id(t) for t in lab.traces), tuple(t.k for t in lab.traces), lab.stop_flags,
             lab.max_steps)
 
 
@@ -136,7 +136,7 @@ class EngineProcess:
             self.end()
             self._token += 1
             sent = self._proc.send(("begin", self._token, [t.settings for t in lab.traces],
-                                    [t.export_state() for t in lab.traces], lab.max_steps, lab.stops))
+                                    [t.export_state() for t in lab.traces], lab.max_steps, lab.stop_flags))
             if not sent:
                 self.error = self._proc.error
                 return None

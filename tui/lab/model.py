@@ -174,10 +174,12 @@ class Trace:
         self.run.adopt_state(run)
         self._cache = None
 
-    def step(self, n: int) -> int:
+    def step(self, n: int, stop_at_convergence: bool = False) -> int:
+        """Up to ``n`` steps (fewer at divergence, or at convergence when asked to stop there:
+        the run then stands exactly at its "converged at step k")."""
         taken = 0
         run = self.run
-        while taken < n and run.diverged_at is None:
+        while taken < n and run.diverged_at is None and not (stop_at_convergence and run.converged_at is not None):
             if not run.step(1):
                 break
             self._record()
@@ -209,8 +211,9 @@ class Lab:
         self.compare = compare
         #: runs stop here (``--steps``, a preset's steps); None: only at convergence
         self.max_steps = max_steps
-        #: False after a key asked to run on past convergence or the step limit
-        self.stops = True
+        #: the runs stop where they converge / at ``max_steps``; a key turns either off (run on)
+        self.stop_at_convergence = True
+        self.stop_at_limit = True
         self.traces: list[Trace] = [Trace(s) for s in settings]
         self.ghosts: list[TraceData] = []
         self.speed_index = DEFAULT_SPEED_INDEX
@@ -244,9 +247,12 @@ class Lab:
     def _finished(self, t: Trace) -> bool:
         if t.diverged_at is not None:
             return True
-        if not self.stops:
-            return False
-        return t.converged_at is not None or (self.max_steps is not None and t.k >= self.max_steps)
+        if self.stop_at_convergence and t.converged_at is not None:
+            return True
+        return self._at_limit(t.k)
+
+    def _at_limit(self, k: int) -> bool:
+        return self.stop_at_limit and self.max_steps is not None and k >= self.max_steps
 
     @property
     def done(self) -> bool:
@@ -258,15 +264,28 @@ class Lab:
         t = self.traces[0] if len(self.traces) == 1 else None
         if self.diverged:
             return f"diverged at step {self.traces[0].diverged_at}" if t else "every run diverged"
-        if t is not None and t.converged_at is not None and self.stops:
+        if t is not None and t.converged_at is not None and self.stop_at_convergence:
             return f"converged at step {t.converged_at}"
-        if self.max_steps is not None and self.stops and self.k >= self.max_steps:
+        if self._at_limit(self.k):
             return f"stopped at step {self.k} (the step limit)"
         return "every run stopped" if self.done else ""
 
     def run_on(self) -> None:
-        """Keep stepping past convergence and the step limit (a key asked to)."""
-        self.stops = False
+        """Keep stepping past what stopped the runs (a key asked to): past convergence (the step
+        limit, if not reached yet, still stops them), and past the step limit once it is reached."""
+        if self._at_limit(self.k):
+            self.stop_at_limit = False
+        if any(t.converged_at is not None for t in self.traces):
+            self.stop_at_convergence = False
+
+    @property
+    def stop_flags(self) -> tuple[bool, bool]:
+        """(stop at convergence, stop at the step limit)."""
+        return self.stop_at_convergence, self.stop_at_limit
+
+    @stop_flags.setter
+    def stop_flags(self, flags: tuple[bool, bool]) -> None:
+        self.stop_at_convergence, self.stop_at_limit = flags
 
     # -- changes ---------------------------------------------------------------------------------
     def _remember(self) -> None:
@@ -299,7 +318,7 @@ class Lab:
         if compare is not None:
             self.compare = compare
         self.traces = new
-        self.stops = True
+        self.stop_flags = (True, True)
         self._carry = 0.0
         self.version += 1
 
@@ -307,7 +326,7 @@ class Lab:
         """Restart the same settings; the ghost stays as it was."""
         self._remember()
         self.traces = [Trace(t.settings) for t in self.traces]
-        self.stops = True
+        self.stop_flags = (True, True)
         self._carry = 0.0
         self.version += 1
 
@@ -319,9 +338,10 @@ class Lab:
     def step(self, n: int = 1) -> int:
         """Advance every live run by ``n`` steps in lockstep (none past the step limit, while the
         lab stops there); returns the most steps any took."""
-        if self.stops and self.max_steps is not None:
+        if self.stop_at_limit and self.max_steps is not None:
             n = min(n, self.max_steps - self.k)
-        return max(t.step(n) for t in self.traces) if n > 0 else 0
+        stop = self.stop_at_convergence
+        return max(t.step(n, stop) for t in self.traces) if n > 0 else 0
 
     def advance(self, dt: float, budget: float = 0.012) -> int:
         """Steps due after ``dt`` seconds at the current speed, for at most ``budget`` seconds."""

@@ -50,7 +50,7 @@ EIGEN_LINES = 4
 def _run_end(lab: Lab, k: float) -> float:
     """Where a step axis ends: the run's step limit, or without one a round number (1-2-5) past
     1.2 k + 5 (room for the prediction, the run still most of the axis)."""
-    if lab.stops and lab.max_steps is not None and k <= lab.max_steps:
+    if lab.stop_at_limit and lab.max_steps is not None and k <= lab.max_steps:
         return float(lab.max_steps)
     return float(stable_limits((0.0, 1.2 * k + 5.0), None, from_zero=True)[1])
 
