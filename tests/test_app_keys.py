@@ -400,3 +400,15 @@ async def test_the_palette_takes_a_new_function_of_x_and_y():
         await use_palette(pilot, "f = x +* y")
         assert app.lab.settings.problem_params["f"] == "(x - 1)**2 + 4*y**2"  # a bad one changes nothing
         assert any(n.severity == "error" for n in app._notifications)
+
+
+@pytest.mark.parametrize("opener", ["h", "m", "f", "e", "t"])  # (in help, q closes help, as it says)
+async def test_q_quits_from_every_screen_the_lab_opens(opener):
+    app = DescentApp(autorun=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n", "l", opener)  # a replaced run, so the history has a row
+        await pilot.pause()
+        assert app.screen is not app.lab_screen
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

@@ -60,7 +60,7 @@ LAB_KEYS: tuple[Key, ...] = (
     Key("lab.run", "space", "toggle_run", "run/pause", tooltip="run or pause (a run stopped at convergence or at --steps runs on)"),
     Key("lab.step", "n", "step", "step", tooltip="one step, paused"),
     Key("lab.reset", "r", "reset", "reset", tooltip="start again from the start point"),
-    *pair("lab.rule", "u", "rule", 1, -1, "rule", "next rule, at its suggested lr", "previous rule"),
+    *pair("lab.rule", "u", "rule", 1, -1, "rule", "next rule, at its suggested lr (an lr you set is kept if stable for it)", "previous rule"),
     *pair("lab.beta", "b", "beta", 1, -1, "β", "raise the rule's main β along the ladder", "lower β"),
     *pair("lab.lr", "l", "lr", 2.0, 0.5, "lr ×2/÷2", "double lr", "halve lr"),
     *pair("lab.schedule", "d", "schedule", 1, -1, "schedule", "next lr schedule", "previous schedule"),

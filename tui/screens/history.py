@@ -64,6 +64,7 @@ class HistoryScreen(ModalScreen[Any]):
         Binding("up", "move(-1)", "up", show=False), Binding("down", "move(1)", "down", show=False),
         Binding("enter", "choose", "make it the ghost"), Binding("w", "write", "write CSV"),
         Binding("escape,h", "close", "back", key_display="esc"),
+        Binding("q", "app.quit", "quit"),
     ]
     DEFAULT_CSS = "HistoryScreen { background: $background; }"
 

@@ -53,6 +53,7 @@ RATEMAP_KEYS: tuple[Key, ...] = (
     Key("map.kind", "t", "toggle_kind", "predicted/measured", tooltip="show the predicted or the measured map"),
     Key("map.best", "o", "best", "optimum", tooltip="the cursor to the optimum"),
     Key("map.back", "escape", "back", "back", key_display="esc", tooltip="back to the lab, nothing changed"),
+    Key("map.quit", "q", "app.quit", "quit", tooltip="quit"),
 )
 
 
