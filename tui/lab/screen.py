@@ -282,7 +282,7 @@ class LabScreen(LabTools, Screen):
             else:  # converged or at its step limit: a key keeps it running
                 self.lab.run_on()
                 self.lab.running = self._resume = True
-                self.notify(f"{reason}: running on")
+                self.notify(f"{reason}: running on", timeout=2.5)  # brief: it covers the lines below
         else:
             self.lab.running = not self.lab.running
             self._resume = self.lab.running
