@@ -101,7 +101,6 @@ def _cases():
         "train lr=--": ["train", "--lr=--"],
         "experiment --out empty": ["experiment", "overfit", "--out="],
         "experiment unknown name": ["experiment", "nope", "--out=outdir"],
-        "experiment no --out": ["experiment", "overfit"],
         "experiment --seed of effective-batch": ["experiment", "effective-batch", "--seed=1", "--out=outdir"],
         "experiment --steps of overfit": ["experiment", "overfit", "--steps=10", "--out=outdir"],
         "experiment sgd batch above the data": ["experiment", "effective-batch", "--sgd-batch=100000",
