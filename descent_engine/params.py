@@ -28,6 +28,7 @@ class Param:
     multiple_of: an int (or each item of "ints") must be a multiple of this.
     words: literal words accepted as they are besides the numbers (e.g. ``("auto",)``).
     none_text: set when ``None`` is a valid value (the default "not given"); what ``None`` means.
+    zero_text: for an int whose 0 means something else than a count; shown after it ("0 (full batch)").
     unit: for schedule knobs, "epochs", "rate" or "factor" (how the knob stretches with the run).
     """
 
@@ -46,6 +47,7 @@ class Param:
     multiple_of: int | None = None
     words: tuple[str, ...] = ()
     none_text: str = ""
+    zero_text: str = ""
     #: what a schedule knob measures, so a schedule can be stretched to another run length
     #: (:func:`descent_engine.adjust.fit_schedule`): "epochs" (a count or list of epochs), "rate"
     #: (per epoch: scales inversely), "factor" (a per-epoch factor: its power scales inversely)
@@ -88,6 +90,8 @@ class Param:
         text = str(text).strip()
         if text.lower() in self.words:
             return text.lower()
+        if self.zero_text and text == f"0 ({self.zero_text})":  # as the value is shown
+            text = "0"
         try:
             if self.kind == "text":
                 value: Any = text
@@ -279,7 +283,7 @@ def format_value(param: Param, value: Any) -> str:
     if param.kind in ("floats", "ints"):
         return ",".join(_fmt(v) for v in value) if value else "-"
     if param.kind == "int":
-        return str(int(value))
+        return f"0 ({param.zero_text})" if value == 0 and param.zero_text else str(int(value))
     value = float(value)
     if value == 0:
         return "0"

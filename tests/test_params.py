@@ -285,3 +285,11 @@ def test_counts_read_as_english():
     from tui.formatting import count
 
     assert [count(n, "epoch") for n in (0, 1, 2, 60)] == ["0 epochs", "1 epoch", "2 epochs", "60 epochs"]
+
+
+def test_a_zero_that_means_something_says_what():
+    from descent_engine.params import Param, format_value
+
+    p = Param("batch_size", 0, "mini-batch size (0: full batch)", kind="int", low=0, high=500, zero_text="full batch")
+    assert [format_value(p, v) for v in (0, 20)] == ["0 (full batch)", "20"]
+    assert p.parse("0") == 0 and p.parse("0 (full batch)") == 0  # the number, or the text as shown

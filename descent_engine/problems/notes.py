@@ -78,6 +78,6 @@ def _notes_ls(hp: Mapping[str, Any]) -> Problem:
 PROBLEMS.register('notes-ls', ProblemSpec(
     "notes-ls", "the note's least squares (N=500, seed 0)",
     ParamSet((Param("batch_size", 0, "mini-batch size for the gradient (0: full batch)", kind="int",
-                    low=0, high=500),)),
+                    low=0, high=500, zero_text="full batch"),)),
     _notes_ls, "||y - Xw||^2 on the note's data; w0 = 0",
 ))
