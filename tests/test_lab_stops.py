@@ -63,7 +63,9 @@ async def test_the_app_says_converged_and_space_runs_on():
         await pilot.press("comma")  # any key redraws; this one steps nothing
         k = app.lab.traces[0].converged_at
         assert k is not None and app.lab.done
-        assert f"converged at step {k}" in app.status and "space: run on" in app.status
+        assert f"converged at step {k}" in app.status and "space: run on at 10/s" in app.status
+        await pilot.press("full_stop")  # the speed it will run on at shows while stopped
+        assert "space: run on at 30/s" in app.status and app.lab.done
         await pilot.press("space")
         assert not app.lab.done and app.lab.running and "running" in app.status
         k = app.lab.k

@@ -62,7 +62,7 @@ def state_item(lab: Lab, trace: Trace | None = None) -> tuple[str, str]:
     elif diverged and len(diverged) == len(traces):
         return ("✖ all diverged", "bold red")
     if trace is None and lab.done:
-        return (f"✔ {lab.stop_reason()} (space: run on)", "bold green")
+        return (f"✔ {lab.stop_reason()} (space: run on at {speed_text(lab.speed)})", "bold green")
     if lab.running:
         return (f"▶ running {speed_text(lab.speed)}", "bold green")
     return (f"⏸ paused ({speed_text(lab.speed)})", "bold yellow")
