@@ -242,3 +242,24 @@ async def test_h_lists_every_run_and_enter_makes_one_the_ghost(tmp_path):
     rows = list(csv.reader(open(next(tmp_path.glob("descent-tui-history-*.csv")), encoding="utf-8")))
     assert rows[0][:4] == ["run", "problem", "rule", "lr"] and [r[0] for r in rows[1:]] == ["1", "2"]
     assert rows[2][3] == "2.00e-04" and rows[1][5] == "5"
+
+
+async def test_the_history_fits_80_columns_without_cutting_a_value():
+    """At 80x24 the table says how runs ended in short (✔ 148) and keeps every value whole."""
+    from tui.screens.history import HistoryScreen
+
+    app = DescentApp(Settings("notes-ls", "momentum", rule_params={"lr": 1e-4, "beta": 0.4, "init": "first"}),
+                     autorun=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.lab.step(5000)  # converges at 148 and stops there
+        await pilot.press("u", "n", "n", "l", "n", "h")  # two runs replaced: one converged, one stopped
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        import html
+
+        text = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+        rows = [r for r in app.screen.records]
+        assert len(rows) == 2 and rows[0].converged_at == 148
+        assert "✔ 148" in text and "…" not in text
+        gap = f"{rows[0].final_gap:.3g}"
+        assert gap in text

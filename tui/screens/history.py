@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from rich import box
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,13 +30,18 @@ RunRecord = Any
 COLUMNS = ("run", "problem", "rule", "lr", "schedule", "steps", "end", "L − L*")
 
 
-def record_row(r: RunRecord) -> tuple[str, ...]:
+#: below this width the table drops its vertical lines and says how a run ended in short
+NARROW = 100
+
+
+def record_row(r: RunRecord, short: bool = False) -> tuple[str, ...]:
+    """One run as the table's (and the CSV's) cells; ``short``: "✔ 148" for "converged at 148"."""
     s = r.settings.resolved()
     lr = format_value(s.rule.params.get("lr"), s.hp["lr"]) if "lr" in s.rule.params else "-"
     if r.data.diverged_at is not None:
-        end = f"diverged at {r.data.diverged_at}"
+        end = f"✖ {r.data.diverged_at}" if short else f"diverged at {r.data.diverged_at}"
     elif r.converged_at is not None:
-        end = f"converged at {r.converged_at}"
+        end = f"✔ {r.converged_at}" if short else f"converged at {r.converged_at}"
     else:
         end = "stopped"
     return (str(r.number), r.settings.problem, get_rule(r.settings.rule).name, lr, s.schedule.name,
@@ -82,14 +88,21 @@ class HistoryScreen(ModalScreen[Any]):
     def on_mount(self) -> None:
         self._draw()
 
+    def on_resize(self) -> None:
+        self._draw()
+
     def table(self) -> Table | str:
         if not self.records:
             return "No run replaced yet: a change of setting or r keeps the run here."
-        table = Table(expand=True, title="runs, oldest first (enter: make it the ghost)")
+        narrow = self.size.width < NARROW
+        title = ("runs, oldest first (⏎ ghost; ✔ converged at, ✖ diverged at)" if narrow
+                 else "runs, oldest first (enter: make it the ghost)")
+        table = Table(expand=not narrow, title=title, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+                      pad_edge=not narrow, collapse_padding=narrow)
         for c in COLUMNS:
-            table.add_column(c, no_wrap=c in ("run", "lr", "steps"))
+            table.add_column(c, no_wrap=True)
         for i, r in enumerate(self.records):
-            table.add_row(*record_row(r), style="reverse" if i == self.row else None)
+            table.add_row(*record_row(r, short=narrow), style="reverse" if i == self.row else None)
         return table
 
     def _draw(self) -> None:
