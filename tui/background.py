@@ -7,14 +7,15 @@ process that runs threads, as Textual does) and talks to it through a duplex pip
   its commands between slices of work);
 * ``latest()``: every message the child sent since the last call, of which only the newest is kept
   (the messages are *mergeable*: each is a whole snapshot, so a UI that falls behind skips frames
-  instead of queueing them); None when nothing new came. With ``reader=True`` a thread receives
-  them as they come, so ``latest()`` never waits for a large message the child is still writing
-  (measured: 80 ms once, the niced child descheduled halfway through a 300 KB snapshot);
+  instead of queueing them); None when nothing new came. A thread receives them as they come, so
+  ``latest()`` never waits for a large message the child is still writing (measured: 80 ms once,
+  the niced child descheduled halfway through a 300 KB snapshot), and the child never blocks
+  sending while the UI blocks sending it a large command (a dataset, a session);
 * ``close()``: asks the child to stop (``None`` down the pipe), then terminates it if it lingers.
 
 The child's loop owns its pace: it sends a snapshot at most :data:`FRAME_RATE` times a second and
 blocks in ``conn.recv()`` while it has nothing to do (a paused lab uses no CPU). The network lab's
-loop is :func:`tui.netlab.remote.train_loop`; the 2-D lab's engine could run the same way.
+loop is :func:`tui.netlab.remote.train_loop`, the 2-D lab's :func:`tui.lab.engine_process.step_loop`.
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ def _run(target: Callable[[Connection], None], conn: Connection, nice: int) -> N
 
 
 class BackgroundProcess:
-    def __init__(self, target: Callable[[Connection], None], *, name: str = "background", nice: int = NICE,
-                 reader: bool = False) -> None:
+    def __init__(self, target: Callable[[Connection], None], *, name: str = "background", nice: int = NICE) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_run, args=(target, child, nice), name=name, daemon=True)
@@ -63,10 +63,7 @@ class BackgroundProcess:
         self.error: str | None = None
         self._lock = threading.Lock()
         self._newest: Any = None
-        self._reader: threading.Thread | None = None
-        if reader:
-            self._reader = threading.Thread(target=self._read, name=f"{name}-reader", daemon=True)
-            self._reader.start()
+        threading.Thread(target=self._read, name=f"{name}-reader", daemon=True).start()
 
     def _read(self) -> None:
         try:
@@ -92,16 +89,8 @@ class BackgroundProcess:
 
     def latest(self) -> Any:
         """The newest message the child sent since the last call (older ones dropped), or None."""
-        if self._reader is not None:
-            with self._lock:
-                newest, self._newest = self._newest, None
-            return newest
-        newest = None
-        try:
-            while self._conn.poll():
-                newest = self._conn.recv()
-        except (OSError, EOFError, ValueError) as exc:
-            self.error = self.error or f"the background process stopped ({exc.__class__.__name__})"
+        with self._lock:
+            newest, self._newest = self._newest, None
         return newest
 
     def close(self, timeout: float = 1.0) -> None:

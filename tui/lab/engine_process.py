@@ -115,7 +115,7 @@ class EngineProcess:
             return None
         if self._proc is None:
             try:
-                self._proc = BackgroundProcess(step_loop, name="descent-lab-engine", reader=True)
+                self._proc = BackgroundProcess(step_loop, name="descent-lab-engine")
             except Exception as exc:  # pragma: no cover - no processes on this machine
                 self.error = f"the engine process did not start ({exc.__class__.__name__})"
                 return None
