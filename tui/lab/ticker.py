@@ -4,9 +4,11 @@ One UI timer runs exactly while the lab is running on its own (stopped when paus
 or when another screen is on top: a screen underneath does no work). Each tick steps the engine
 for at most :data:`STEP_BUDGET` seconds; charts are rebuilt at most :data:`FRAME_RATE` times a
 second, in slices of about :data:`FRAME_BUDGET` seconds, each its own message, so a key press
-waits for one slice at most. At max speed the steps come from a worker process instead
-(:mod:`.engine_process`): each tick adopts the steps it took, so the UI thread only draws. After a key the text lines are drawn at once and the charts and
-engine wait until that paint is on screen.
+waits for one slice at most, and a slice lets a waiting key go first. Frames are paced so that
+building charts takes at most :data:`DRAW_SHARE` of the UI thread. At max speed the steps come
+from a worker process instead (:mod:`.engine_process`): each tick adopts the steps it took, so
+the UI thread only draws. After a key the text lines are drawn at once, and the charts and the
+engine wait until those lines have rendered.
 
 The owner (the lab screen) provides ``lab`` (the model), ``draw(budget, next_slice) -> bool``
 (True when every chart is up to date) and ``draw_text()``. With ``autorun=False`` (tests,

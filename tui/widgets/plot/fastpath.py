@@ -2,11 +2,12 @@
 
 * :func:`reset_figure` empties the figure in place (plotext's ``clear_figure()`` re-creates it
   and deep-copies a monitor: ~7% of a build);
-* :func:`plan` says where plotext will put the canvas, :func:`raster_series` rasterises a series
-  as plotext would (one point per cell with that cell's character) so plotext draws a few
-  hundred single points instead of interpolating every sub-cell dot in Python;
+* :func:`plan` says where plotext will put the canvas, :func:`raster_cells` rasterises a series
+  as plotext would (the cells it covers, each with its character) so nothing interpolates every
+  sub-cell dot in Python;
 * :func:`build_text` reads plotext's character and colour matrices straight into a Rich Text
-  (skipping ``build()``'s ANSI string and its parsing back).
+  (skipping ``build()``'s ANSI string and its parsing back), after writing the rastered cells
+  into plotext's canvas itself.
 
 Each falls back to plain plotext on a plotext without these internals, and a build checks the
 plan against the canvas plotext laid out (:meth:`Plan.matches`); the chart tests compare both
@@ -101,16 +102,6 @@ def _braille_chars() -> list[str]:
 
 
 _BRAILLE: list[str] = []
-
-
-def raster_series(s, p: Plan) -> tuple[list[float], list[float], list[str]]:
-    """One series as :func:`raster_cells` gives it, as data coordinates that plotext maps back to
-    exactly those cells."""
-    cols, rows, chars = raster_cells(s, p)
-    (x0, x1), (y0, y1) = p.xlim, p.ylim
-    vx = (x0 + cols * ((x1 - x0) / (p.width - 1))).tolist()
-    vy = (y0 + rows * ((y1 - y0) / (p.height - 1))).tolist()
-    return vx, vy, chars
 
 
 def raster_cells(s, p: Plan) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style as RichStyle
+from textual.events import Key
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -47,12 +48,12 @@ class RowStrips:
             old = strips[3] if strips is not None and strips[1] is base else {}
             strips = self._strips = (rows, base, size.width, {}, old)
         made, old = strips[3], strips[4]
-        key = (y, rows[y])
+        key = rows[y]  # a row draws the same wherever it is: identical rows share one strip
         strip = made.get(key)
         if strip is None:
             strip = old.get(key)
             if strip is None:
-                strip = _row_strip(rows[y], base, size.width, y)
+                strip = _row_strip(rows[y], base, size.width)
             made[key] = strip
         return strip
 
@@ -60,7 +61,7 @@ class RowStrips:
 _SPAN_STYLES: dict = {}
 
 
-def _row_strip(row: tuple, base: Any, width: int, y: int) -> Strip:
+def _row_strip(row: tuple, base: Any, width: int) -> Strip:
     """One row as Textual's own Text path would give it: the same segments and the same styles,
     without the ``offset`` meta Textual adds for text selection (nobody selects a chart's text,
     and a Style per segment made every repaint allocate thousands: measured, they and the garbage
@@ -151,6 +152,4 @@ def input_pending(node: Any) -> bool:
     waiting = getattr(getattr(node, "_message_queue", None), "_queue", None)  # asyncio.Queue's deque
     if not waiting:
         return False
-    from textual.events import Key
-
     return any(isinstance(m, Key) for m in tuple(waiting))
